@@ -1,0 +1,46 @@
+using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Metrics;
+
+namespace Microsoft.ML.PaperExtensions;
+
+/// <summary>Ordinal regression: trainers and evaluation. Get it with <c>mlContext.Ordinal()</c>.</summary>
+public sealed class OrdinalCatalog : TaskCatalogBase
+{
+    internal OrdinalCatalog(MLContext mlContext) : base(mlContext) => Trainers = new TrainerCatalog<OrdinalCatalog>(this);
+
+    /// <summary>Ordinal trainers.</summary>
+    public TrainerCatalog<OrdinalCatalog> Trainers { get; }
+
+    /// <summary>
+    /// Evaluates predicted class probabilities of ordered classes.
+    /// </summary>
+    /// <param name="data">Scored data.</param>
+    /// <param name="labelColumnName">The true class: a key column (key order = class order) or numeric class indices 0..K-1.</param>
+    /// <param name="scoreColumnName">A known-size vector of K class probabilities, in class order.</param>
+    /// <param name="rareClass">The 0-based class whose probability matters most; the last class when null.</param>
+    /// <exception cref="ArgumentException">A column is missing or mistyped, a label is outside 0..K-1, or a probability is outside [0, 1].</exception>
+    public OrdinalEvaluation Evaluate(IDataView data, string labelColumnName = "Label", string scoreColumnName = "Score", int? rareClass = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var read = DataViewReader.Read(data, new DataViewReader.Request([scoreColumnName], labelColumnName, LabelKind.Key | LabelKind.Numeric, FeatureRole: "score"));
+        var classCount = read.FeatureCount;
+        if (classCount < 2)
+        {
+            throw new ArgumentException($"Score column '{scoreColumnName}' must hold at least two class probabilities, but has {classCount}.", nameof(scoreColumnName));
+        }
+        var labels = new int[read.RowCount];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var value = read.Label![i];
+            if (value != Math.Floor(value) || value < 0 || value >= classCount)
+            {
+                throw new ArgumentException($"Label column '{labelColumnName}' has the value {value} at row {i}; classes must be 0 to {classCount - 1} to match score column '{scoreColumnName}'.", nameof(labelColumnName));
+            }
+            labels[i] = (int)value;
+        }
+        var rare = rareClass ?? classCount - 1;
+        ArgumentOutOfRangeException.ThrowIfNegative(rare, nameof(rareClass));
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rare, classCount, nameof(rareClass));
+        return OrdinalEvaluation.Compute(read.Features, labels, classCount, rare);
+    }
+}

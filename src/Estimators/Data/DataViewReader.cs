@@ -1,0 +1,223 @@
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML.PaperExtensions.Data;
+
+/// <summary>
+/// Reads features, a label and weights from an <see cref="IDataView"/> in one cursor pass over only those columns.
+/// Non-finite values are reported per column with the number of rows they occur in; nothing is dropped.
+/// </summary>
+internal static class DataViewReader
+{
+    /// <summary>What to read. <see cref="FeatureColumns"/> may be empty (a label-only read).</summary>
+    /// <param name="FeatureColumns">Columns concatenated, in order, into the feature matrix.</param>
+    /// <param name="LabelColumn">The label column, or null.</param>
+    /// <param name="AllowedLabels">The label types the caller accepts.</param>
+    /// <param name="WeightColumn">The example-weight column, or null.</param>
+    /// <param name="FeatureRole">How error messages call the feature columns (for example "time" or "score").</param>
+    internal sealed record Request(IReadOnlyList<string> FeatureColumns, string? LabelColumn = null, LabelKind AllowedLabels = LabelKind.None, string? WeightColumn = null, string FeatureRole = "feature");
+
+    /// <summary>Validates the schema for <paramref name="request"/> without reading data; returns the feature layout.</summary>
+    public static IReadOnlyList<FeatureSlot> Validate(DataViewSchema schema, Request request)
+    {
+        var slots = new List<FeatureSlot>(request.FeatureColumns.Count);
+        var offset = 0;
+        foreach (var name in request.FeatureColumns)
+        {
+            var width = SchemaChecks.RequireFeature(schema, name, request.FeatureRole);
+            slots.Add(new FeatureSlot(name, offset, width));
+            offset += width;
+        }
+        if (request.LabelColumn is not null)
+        {
+            SchemaChecks.RequireLabel(schema, request.LabelColumn, request.AllowedLabels);
+        }
+        if (request.WeightColumn is not null)
+        {
+            SchemaChecks.RequireWeight(schema, request.WeightColumn);
+        }
+        return slots;
+    }
+
+    /// <summary>Reads the requested columns.</summary>
+    /// <exception cref="ArgumentException">The data are empty, or a column holds NaN, infinite or missing values.</exception>
+    public static TabularData Read(IDataView data, Request request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var slots = Validate(data.Schema, request);
+        var width = slots.Count == 0 ? 0 : slots[^1].Offset + slots[^1].Width;
+        var schema = data.Schema;
+        var needed = slots.Select(s => schema[s.ColumnName])
+            .Concat(new[] { request.LabelColumn, request.WeightColumn }.OfType<string>().Select(n => schema[n]))
+            .ToList();
+
+        var capacity = (int)Math.Clamp(data.GetRowCount() ?? 1024, 1, int.MaxValue / Math.Max(1, width));
+        var features = new double[capacity * width];
+        var labelKind = request.LabelColumn is null ? LabelKind.None : SchemaChecks.RequireLabel(schema, request.LabelColumn, request.AllowedLabels);
+        var label = labelKind is LabelKind.None or LabelKind.Text ? null : new double[capacity];
+        var textLabel = labelKind == LabelKind.Text ? new string[capacity] : null;
+        var weights = request.WeightColumn is null ? null : new double[capacity];
+
+        var badRows = new int[slots.Count + 2];
+        var firstBad = Enumerable.Repeat(-1, slots.Count + 2).ToArray();
+        int labelIndex = slots.Count, weightIndex = slots.Count + 1;
+
+        using var cursor = data.GetRowCursor(needed);
+        var featureCopiers = slots.Select(s => MakeFeatureCopier(cursor, schema[s.ColumnName])).ToArray();
+        var labelGetter = label is null ? null : MakeNumberGetter(cursor, schema[request.LabelColumn!]);
+        var textGetter = textLabel is null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(schema[request.LabelColumn!]);
+        var weightGetter = weights is null ? null : MakeNumberGetter(cursor, schema[request.WeightColumn!]);
+        var text = default(ReadOnlyMemory<char>);
+
+        var row = 0;
+        while (cursor.MoveNext())
+        {
+            if ((row & 0xFFFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            if (row == capacity)
+            {
+                capacity = checked(capacity * 2);
+                Array.Resize(ref features, checked(capacity * width));
+                if (label is not null) Array.Resize(ref label, capacity);
+                if (textLabel is not null) Array.Resize(ref textLabel, capacity);
+                if (weights is not null) Array.Resize(ref weights, capacity);
+            }
+            for (var j = 0; j < slots.Count; j++)
+            {
+                var slice = features.AsSpan(row * width + slots[j].Offset, slots[j].Width);
+                featureCopiers[j](slice);
+                if (!AllFinite(slice)) Flag(j, row);
+            }
+            if (labelGetter is not null)
+            {
+                var value = labelGetter();
+                if (!double.IsFinite(value)) Flag(labelIndex, row);
+                label![row] = value;
+            }
+            if (textGetter is not null)
+            {
+                textGetter(ref text);
+                textLabel![row] = text.ToString();
+            }
+            if (weightGetter is not null)
+            {
+                var value = weightGetter();
+                if (!double.IsFinite(value) || value < 0) Flag(weightIndex, row);
+                weights![row] = value;
+            }
+            row++;
+        }
+
+        if (row == 0)
+        {
+            throw new ArgumentException("The training data have no rows.", nameof(data));
+        }
+        for (var j = 0; j < badRows.Length; j++)
+        {
+            if (badRows[j] == 0) continue;
+            var (role, name, what) = j switch
+            {
+                _ when j < slots.Count => (char.ToUpperInvariant(request.FeatureRole[0]) + request.FeatureRole[1..], slots[j].ColumnName, "NaN or infinite values"),
+                _ when j == labelIndex => ("Label", request.LabelColumn!, labelKind == LabelKind.Key ? "missing (out-of-range) key values" : "NaN or infinite values"),
+                _ => ("Example weight", request.WeightColumn!, "NaN, infinite or negative values"),
+            };
+            throw new ArgumentException($"{role} column '{name}' has {what} in {badRows[j]} of {row} rows (first at row {firstBad[j]}).", name);
+        }
+        if (row < capacity)
+        {
+            Array.Resize(ref features, row * width);
+            if (label is not null) Array.Resize(ref label, row);
+            if (textLabel is not null) Array.Resize(ref textLabel, row);
+            if (weights is not null) Array.Resize(ref weights, row);
+        }
+        return new TabularData(row, slots, features, label, textLabel, weights);
+
+        void Flag(int index, int r)
+        {
+            if (badRows[index]++ == 0) firstBad[index] = r;
+        }
+    }
+
+    private static bool AllFinite(ReadOnlySpan<double> values)
+    {
+        foreach (var v in values)
+        {
+            if (!double.IsFinite(v)) return false;
+        }
+        return true;
+    }
+
+    private delegate void SpanCopier(Span<double> destination);
+
+    private static SpanCopier MakeFeatureCopier(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        var isDouble = SchemaChecks.ItemType(column.Type).RawType == typeof(double);
+        if (column.Type is VectorDataViewType)
+        {
+            if (isDouble)
+            {
+                var getter = cursor.GetGetter<VBuffer<double>>(column);
+                var buffer = default(VBuffer<double>);
+                return destination => { getter(ref buffer); buffer.CopyTo(destination); };
+            }
+            var floatGetter = cursor.GetGetter<VBuffer<float>>(column);
+            var floats = default(VBuffer<float>);
+            var scratch = Array.Empty<float>();
+            return destination =>
+            {
+                floatGetter(ref floats);
+                if (scratch.Length != destination.Length) scratch = new float[destination.Length];
+                floats.CopyTo(scratch);
+                for (var i = 0; i < scratch.Length; i++) destination[i] = scratch[i];
+            };
+        }
+        var scalar = MakeNumberGetter(cursor, column);
+        return destination => destination[0] = scalar();
+    }
+
+    /// <summary>A getter that reads a numeric, Boolean or key column as double (keys as 0-based index; the missing key as NaN).</summary>
+    private static Func<double> MakeNumberGetter(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        if (column.Type is KeyDataViewType key)
+        {
+            return key.RawType switch
+            {
+                var t when t == typeof(uint) => KeyGetter<uint>(cursor, column, v => v),
+                var t when t == typeof(byte) => KeyGetter<byte>(cursor, column, v => v),
+                var t when t == typeof(ushort) => KeyGetter<ushort>(cursor, column, v => v),
+                _ => KeyGetter<ulong>(cursor, column, v => v),
+            };
+        }
+        return column.Type.RawType switch
+        {
+            var t when t == typeof(float) => Getter<float>(cursor, column, v => v),
+            var t when t == typeof(double) => Getter<double>(cursor, column, v => v),
+            var t when t == typeof(bool) => Getter<bool>(cursor, column, v => v ? 1 : 0),
+            var t when t == typeof(int) => Getter<int>(cursor, column, v => v),
+            var t when t == typeof(long) => Getter<long>(cursor, column, v => v),
+            var t when t == typeof(short) => Getter<short>(cursor, column, v => v),
+            var t when t == typeof(sbyte) => Getter<sbyte>(cursor, column, v => v),
+            var t when t == typeof(uint) => Getter<uint>(cursor, column, v => v),
+            var t when t == typeof(ulong) => Getter<ulong>(cursor, column, v => v),
+            var t when t == typeof(ushort) => Getter<ushort>(cursor, column, v => v),
+            var t when t == typeof(byte) => Getter<byte>(cursor, column, v => v),
+            _ => throw SchemaChecks.Mismatch("numeric", column.Name, "a numeric, Boolean or key scalar", column.Type),
+        };
+    }
+
+    private static Func<double> Getter<T>(DataViewRowCursor cursor, DataViewSchema.Column column, Func<T, double> convert)
+    {
+        var getter = cursor.GetGetter<T>(column);
+        var value = default(T)!;
+        return () => { getter(ref value); return convert(value); };
+    }
+
+    // ML.NET keys are 1-based with 0 meaning missing: 0 becomes NaN, which the caller reports.
+    private static Func<double> KeyGetter<T>(DataViewRowCursor cursor, DataViewSchema.Column column, Func<T, ulong> convert)
+    {
+        var getter = cursor.GetGetter<T>(column);
+        var value = default(T)!;
+        return () => { getter(ref value); var k = convert(value); return k == 0 ? double.NaN : k - 1; };
+    }
+}

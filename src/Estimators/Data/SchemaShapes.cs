@@ -1,0 +1,62 @@
+using System.Reflection;
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML.PaperExtensions.Data;
+
+/// <summary>
+/// Builds <see cref="SchemaShape"/> columns for <c>IEstimator.GetOutputSchema</c>. ML.NET keeps
+/// <see cref="SchemaShape.Column"/>'s constructor internal and offers no public factory, so this calls that constructor
+/// by reflection, in this one place; a changed ML.NET fails here with a clear message.
+/// </summary>
+internal static class SchemaShapes
+{
+    private static readonly ConstructorInfo ColumnConstructor =
+        typeof(SchemaShape.Column).GetConstructor(
+            BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public, null,
+            [typeof(string), typeof(SchemaShape.Column.VectorKind), typeof(DataViewType), typeof(bool), typeof(SchemaShape)], null)
+        ?? throw new MissingMethodException("This version of ML.NET has no SchemaShape.Column(string, VectorKind, DataViewType, bool, SchemaShape) constructor.");
+
+    private static readonly SchemaShape KeyValuesAnnotation =
+        new([Create(AnnotationNames.KeyValues, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false, null)]);
+
+    /// <summary>A scalar column.</summary>
+    public static SchemaShape.Column Scalar(string name, PrimitiveDataViewType type) =>
+        Create(name, SchemaShape.Column.VectorKind.Scalar, type, false, null);
+
+    /// <summary>A known-size vector column.</summary>
+    public static SchemaShape.Column Vector(string name, PrimitiveDataViewType itemType) =>
+        Create(name, SchemaShape.Column.VectorKind.Vector, itemType, false, null);
+
+    /// <summary>A scalar UInt32 key column with text key values (class names).</summary>
+    public static SchemaShape.Column Key(string name) =>
+        Create(name, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, KeyValuesAnnotation);
+
+    /// <summary><paramref name="input"/> with <paramref name="added"/> appended; a column of the same name is replaced.</summary>
+    public static SchemaShape With(SchemaShape input, params SchemaShape.Column[] added)
+    {
+        var names = added.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        return new SchemaShape(input.Where(c => !names.Contains(c.Name)).Concat(added));
+    }
+
+    /// <summary>The column of <paramref name="shape"/> named <paramref name="name"/>, or an exception that names the role and column.</summary>
+    public static SchemaShape.Column Require(SchemaShape shape, string role, string name)
+    {
+        foreach (var column in shape)
+        {
+            if (column.Name == name)
+            {
+                return column;
+            }
+        }
+        throw new ArgumentOutOfRangeException(role, name,
+            $"{char.ToUpperInvariant(role[0]) + role[1..]} column '{name}' was not found in the input schema (columns: {string.Join(", ", shape.Select(c => c.Name))}).");
+    }
+
+    private static SchemaShape.Column Create(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, SchemaShape? annotations) =>
+        (SchemaShape.Column)ColumnConstructor.Invoke([name, kind, itemType, isKey, annotations]);
+
+    private static class AnnotationNames
+    {
+        public const string KeyValues = "KeyValues";
+    }
+}

@@ -1,0 +1,207 @@
+using Google.Protobuf;
+using Microsoft.ML.Data;
+using Onnx;
+
+namespace Microsoft.ML.PaperExtensions.Onnx;
+
+/// <summary>
+/// Base of every fitted model in this package: the prediction function is an ONNX graph run by ML.NET's own
+/// <c>OnnxTransformer</c>, so <c>mlContext.Model.Save</c> writes an ordinary ML.NET model that loads with plain ML.NET
+/// plus Microsoft.ML.OnnxTransformer, and <see cref="SaveAsOnnx"/> exports the graph for ONNX Runtime in any language.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Derived types build the graph with the symbolic batch dimension first on every input and output: an output of shape
+/// [N] becomes a scalar column, [N, k] a vector column of size k. Inputs are declared [N, k] for vector columns and
+/// [N, 1] for scalar columns, as ML.NET feeds them (see <see cref="OnnxGraphBuilder.AddColumnInput"/>).
+/// </para>
+/// <para>
+/// ML.NET feeds ONNX models one row at a time and cannot read rank-0 outputs, so the graph handed to ML.NET reshapes
+/// every output to its per-row shape ([1] for scalars), and built-in ML.NET transformers after it turn one-slot vectors
+/// into scalars (see <c>ScalarColumns</c>) and class indices into key columns with class names. The result is one
+/// <see cref="TransformerChain{TLastTransformer}"/> of ML.NET's own types, which is what gets saved.
+/// </para>
+/// </remarks>
+public abstract class OnnxBackedTransformer : ITransformer, IDisposable
+{
+    private const string OnnxSuffix = "__onnx";
+    private readonly ModelProto _model;
+    private readonly TransformerChain<ITransformer> _scorer;
+
+    /// <summary>Wraps a batched ONNX prediction graph.</summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="model">The graph; its input names are column names of <paramref name="inputSchema"/>, its outputs are the new columns.</param>
+    /// <param name="inputSchema">The schema the transformer was fitted on (only the schema is used; no rows are read).</param>
+    /// <param name="keyOutputs">
+    /// Scalar outputs that hold 1-based class indices, with the class names in index order: each becomes a key column whose
+    /// key values are those names (as ML.NET's <c>PredictedLabel</c>). A graph with scalar outputs must also output <c>Score</c>.
+    /// </param>
+    private protected OnnxBackedTransformer(MLContext mlContext, ModelProto model, DataViewSchema inputSchema, IReadOnlyDictionary<string, IReadOnlyList<string>>? keyOutputs = null)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        keyOutputs ??= new Dictionary<string, IReadOnlyList<string>>();
+        _model = model.Clone();
+        _scorer = BuildScorer(mlContext, model, inputSchema, keyOutputs);
+    }
+
+    /// <summary>The batched ONNX graph behind this transformer (a copy).</summary>
+    public ModelProto OnnxModel => _model.Clone();
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>Writes the batched ONNX graph, usable from ONNX Runtime without ML.NET: inputs [N, k], outputs [N] or [N, k].</summary>
+    public void SaveAsOnnx(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        _model.WriteTo(stream);
+    }
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        CheckInputSchema(inputSchema);
+        return _scorer.GetOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        CheckInputSchema(inputSchema);
+        return ((ITransformer)_scorer).GetRowToRowMapper(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckInputSchema(input.Schema);
+        return _scorer.Transform(input);
+    }
+
+    /// <summary>Saves the chain of ML.NET transformers that runs the graph; it loads back with plain ML.NET.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_scorer).Save(ctx);
+
+    /// <summary>Checks that the input schema holds the columns the graph reads, with the types it was fitted on; throws naming the column.</summary>
+    protected abstract void CheckInputSchema(DataViewSchema inputSchema);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _scorer.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private static TransformerChain<ITransformer> BuildScorer(MLContext ml, ModelProto model, DataViewSchema inputSchema, IReadOnlyDictionary<string, IReadOnlyList<string>> keyOutputs)
+    {
+        var outputs = model.Graph.Output.Select(o => (o.Name, IsScalar: OnnxGraphBuilder.Shape(o).Length == 1)).ToList();
+        foreach (var key in keyOutputs.Keys.Where(k => !outputs.Any(o => o.Name == k && o.IsScalar)))
+        {
+            throw new ArgumentException($"Key output '{key}' must be a scalar output ([N]) of the graph.", nameof(keyOutputs));
+        }
+        var scalars = outputs.Where(o => o.IsScalar).Select(o => o.Name).OrderBy(n => n == ScalarColumns.ScoreColumn).ToList();
+        if (scalars.Count > 0 && !outputs.Any(o => o.Name == ScalarColumns.ScoreColumn))
+        {
+            throw new ArgumentException($"A graph with scalar outputs must also output '{ScalarColumns.ScoreColumn}' (ML.NET's scalar conversion writes that column).", nameof(model));
+        }
+
+        var chain = new List<ITransformer>();
+        var schema = inputSchema;
+        void Add(ITransformer transformer)
+        {
+            chain.Add(transformer);
+            schema = transformer.GetOutputSchema(schema);
+        }
+        void Fit(IEstimator<ITransformer> estimator) => Add(estimator.Fit(new SchemaOnlyDataView(schema)));
+
+        var perRow = PerRowModel(model).ToByteArray();
+        Fit(ml.Transforms.ApplyOnnxModel(outputs.Select(o => o.Name + OnnxSuffix).ToArray(), model.Graph.Input.Select(i => i.Name).ToArray(),
+            new MemoryStream(perRow), gpuDeviceId: null, fallbackToCpu: true));
+        foreach (var name in scalars)
+        {
+            Add(ScalarColumns.FirstSlotToScore(ml, schema, name + OnnxSuffix));
+            if (name != ScalarColumns.ScoreColumn)
+            {
+                Fit(ml.Transforms.CopyColumns(name, ScalarColumns.ScoreColumn));
+            }
+            if (keyOutputs.TryGetValue(name, out var classNames))
+            {
+                Fit(ClassIndexToKey(ml, name, classNames));
+            }
+        }
+        foreach (var (name, _) in outputs.Where(o => !o.IsScalar))
+        {
+            Fit(ml.Transforms.CopyColumns(name, name + OnnxSuffix));
+        }
+        Fit(ml.Transforms.DropColumns(outputs.Select(o => o.Name + OnnxSuffix).ToArray()));
+        return new TransformerChain<ITransformer>(chain.ToArray());
+    }
+
+    /// <summary>Maps 1-based class indices (Single) to a key column whose key values are the class names, in index order.</summary>
+    private static IEstimator<ITransformer> ClassIndexToKey(MLContext ml, string columnName, IReadOnlyList<string> classNames)
+    {
+        if (classNames.Count == 0 || classNames.Distinct(StringComparer.Ordinal).Count() != classNames.Count)
+        {
+            throw new ArgumentException($"Class names of '{columnName}' must be distinct and non-empty: {string.Join(", ", classNames)}.", nameof(classNames));
+        }
+        var pairs = classNames.Select((name, i) => new KeyValuePair<float, string>(i + 1, name));
+        var keyData = ml.Data.LoadFromEnumerable(classNames.Select(name => new ClassName { Name = name }));
+        return ml.Transforms.Conversion.MapValue(columnName, pairs, columnName)
+            .Append(ml.Transforms.Conversion.MapValueToKey(columnName, columnName, keyData: keyData));
+    }
+
+    private sealed class ClassName
+    {
+        public string Name { get; set; } = "";
+    }
+
+    /// <summary>
+    /// The graph as ML.NET runs it: each output renamed with <see cref="OnnxSuffix"/> and reshaped to one row's shape
+    /// ([N, k] to [k], [N] to [1] as Single).
+    /// </summary>
+    private static ModelProto PerRowModel(ModelProto batched)
+    {
+        var model = batched.Clone();
+        var graph = model.Graph;
+        var outputs = graph.Output.ToList();
+        graph.Output.Clear();
+        foreach (var output in outputs)
+        {
+            var shape = OnnxGraphBuilder.Shape(output);
+            if (shape.Length == 0 || shape[0] != OnnxGraphBuilder.Batch || shape[1..].Any(d => d <= 0))
+            {
+                throw new ArgumentException($"ONNX output '{output.Name}' must be [N] or [N, k] with N symbolic, but is declared [{string.Join(", ", shape)}].", nameof(batched));
+            }
+            var isScalar = shape.Length == 1;
+            long[] rowShape = isScalar ? [1] : shape[1..];
+            var type = OnnxGraphBuilder.ElementType(output);
+            var value = output.Name;
+            if (isScalar && type != OnnxElementType.Float)
+            {
+                value = AddNode(graph, "Cast", [value], output.Name + "__float", OnnxGraphBuilder.Attribute("to", (long)OnnxElementType.Float));
+                type = OnnxElementType.Float;
+            }
+            var shapeTensor = new TensorProto { Name = output.Name + "__row_shape", DataType = (int)OnnxElementType.Int64 };
+            shapeTensor.Dims.Add(rowShape.Length);
+            shapeTensor.Int64Data.AddRange(rowShape);
+            graph.Initializer.Add(shapeTensor);
+            AddNode(graph, "Reshape", [value, shapeTensor.Name], output.Name + OnnxSuffix);
+            graph.Output.Add(OnnxGraphBuilder.ValueInfo(output.Name + OnnxSuffix, type, rowShape));
+        }
+        return model;
+    }
+
+    private static string AddNode(GraphProto graph, string opType, string[] inputs, string output, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = opType, Name = output };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        node.Attribute.AddRange(attributes);
+        graph.Node.Add(node);
+        return output;
+    }
+}

@@ -1,0 +1,246 @@
+using Google.Protobuf;
+using Microsoft.ML.Data;
+using Onnx;
+
+namespace Microsoft.ML.PaperExtensions.Onnx;
+
+/// <summary>ONNX element types used by the package's graphs.</summary>
+public enum OnnxElementType
+{
+    /// <summary>32-bit float.</summary>
+    Float = 1,
+    /// <summary>Unsigned 8-bit integer.</summary>
+    UInt8 = 2,
+    /// <summary>Signed 8-bit integer.</summary>
+    Int8 = 3,
+    /// <summary>Signed 32-bit integer.</summary>
+    Int32 = 6,
+    /// <summary>Signed 64-bit integer.</summary>
+    Int64 = 7,
+    /// <summary>UTF-8 text.</summary>
+    String = 8,
+    /// <summary>Boolean.</summary>
+    Bool = 9,
+    /// <summary>64-bit float.</summary>
+    Double = 11,
+    /// <summary>Unsigned 32-bit integer.</summary>
+    UInt32 = 12,
+}
+
+/// <summary>
+/// A small builder for ONNX graphs on OnnxSharp's protobuf types: typed inputs and outputs whose first dimension may be
+/// the symbolic batch dimension, initializers, and nodes with generated output names.
+/// </summary>
+/// <example>
+/// <code>
+/// var g = new OnnxGraphBuilder("linear");
+/// var x = g.AddInput("Features", OnnxElementType.Float, OnnxGraphBuilder.Batch, 3);
+/// var w = g.AddInitializer("w", new float[] { 1, 2, 3 }, 3, 1);
+/// g.AddNode("MatMul", [x, w], "Score");
+/// g.AddOutput("Score", OnnxElementType.Float, OnnxGraphBuilder.Batch, 1);
+/// byte[] model = g.ToBytes();
+/// </code>
+/// </example>
+public sealed class OnnxGraphBuilder
+{
+    /// <summary>Marks the symbolic batch dimension in a shape.</summary>
+    public const long Batch = -1;
+
+    /// <summary>The symbolic name given to the batch dimension.</summary>
+    public const string BatchDimensionName = "N";
+
+    private readonly GraphProto _graph;
+    private readonly int _opset;
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private int _counter;
+
+    /// <summary>Starts an empty graph.</summary>
+    /// <param name="graphName">The graph's name.</param>
+    /// <param name="opsetVersion">The default-domain opset (17 is supported by ONNX Runtime 1.14 and later).</param>
+    public OnnxGraphBuilder(string graphName, int opsetVersion = 17)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(graphName);
+        ArgumentOutOfRangeException.ThrowIfLessThan(opsetVersion, 13);
+        _graph = new GraphProto { Name = graphName };
+        _opset = opsetVersion;
+    }
+
+    /// <summary>Adds a graph input and returns its name.</summary>
+    public string AddInput(string name, OnnxElementType type, params long[] shape)
+    {
+        Reserve(name);
+        _graph.Input.Add(ValueInfo(name, type, shape));
+        return name;
+    }
+
+    /// <summary>
+    /// Declares an input for an ML.NET column as ML.NET feeds it: [N, k] for a vector of size k, [N, 1] for a scalar,
+    /// float for Single, double for Double. Returns a value of shape [N, width] cast to <paramref name="computeType"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The column is not a Single or Double scalar or known-size vector.</exception>
+    public string AddColumnInput(string columnName, DataViewType columnType, OnnxElementType computeType)
+    {
+        var item = columnType is VectorDataViewType vector ? vector.ItemType : columnType;
+        var type = item == NumberDataViewType.Single ? OnnxElementType.Float
+            : item == NumberDataViewType.Double ? OnnxElementType.Double
+            : throw new ArgumentException($"Column '{columnName}' must hold Single or Double values to be an ONNX input, but is {columnType}.", nameof(columnType));
+        var width = columnType is VectorDataViewType v ? v.Size : 1;
+        if (width == 0)
+        {
+            throw new ArgumentException($"Column '{columnName}' is a vector of unknown size; ONNX inputs need a known size.", nameof(columnType));
+        }
+        var value = AddInput(columnName, type, Batch, width);
+        return type == computeType ? value : AddNode("Cast", [value], null, Attribute("to", (long)computeType));
+    }
+
+    /// <summary>Declares a graph output; a node must produce a value of that name.</summary>
+    public void AddOutput(string name, OnnxElementType type, params long[] shape) => _graph.Output.Add(ValueInfo(name, type, shape));
+
+    /// <summary>Adds a float initializer and returns its name.</summary>
+    public string AddInitializer(string name, ReadOnlySpan<float> values, params long[] shape)
+    {
+        AddInitializer(name, OnnxElementType.Float, shape, values.Length).FloatData.AddRange(values.ToArray());
+        return name;
+    }
+
+    /// <summary>Adds a double initializer and returns its name.</summary>
+    public string AddInitializer(string name, ReadOnlySpan<double> values, params long[] shape)
+    {
+        AddInitializer(name, OnnxElementType.Double, shape, values.Length).DoubleData.AddRange(values.ToArray());
+        return name;
+    }
+
+    /// <summary>Adds an int64 initializer (shapes, axes, indices) and returns its name.</summary>
+    public string AddInitializer(string name, ReadOnlySpan<long> values, params long[] shape)
+    {
+        AddInitializer(name, OnnxElementType.Int64, shape, values.Length).Int64Data.AddRange(values.ToArray());
+        return name;
+    }
+
+    /// <summary>Adds a uint32 initializer and returns its name (ONNX keeps uint32 values in <c>uint64_data</c>).</summary>
+    public string AddInitializer(string name, ReadOnlySpan<uint> values, params long[] shape)
+    {
+        var tensor = AddInitializer(name, OnnxElementType.UInt32, shape, values.Length);
+        foreach (var v in values) tensor.Uint64Data.Add(v);
+        return name;
+    }
+
+    /// <summary>Adds a UTF-8 string initializer (for example class names) and returns its name.</summary>
+    public string AddInitializer(string name, IReadOnlyList<string> values, params long[] shape)
+    {
+        var tensor = AddInitializer(name, OnnxElementType.String, shape, values.Count);
+        tensor.StringData.AddRange(values.Select(ByteString.CopyFromUtf8));
+        return name;
+    }
+
+    /// <summary>Adds a node with one output. When <paramref name="output"/> is null a unique name is generated. Returns the output name.</summary>
+    public string AddNode(string opType, IReadOnlyList<string> inputs, string? output = null, params AttributeProto[] attributes) =>
+        AddMultiOutputNode(opType, inputs, [output ?? NewName(opType)], attributes)[0];
+
+    /// <summary>Adds a node with several outputs and returns their names.</summary>
+    public IReadOnlyList<string> AddMultiOutputNode(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, params AttributeProto[] attributes)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(opType);
+        foreach (var output in outputs)
+        {
+            Reserve(output);
+        }
+        var node = new NodeProto { OpType = opType, Name = $"{opType}_{_graph.Node.Count}" };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        node.Attribute.AddRange(attributes);
+        _graph.Node.Add(node);
+        return outputs;
+    }
+
+    /// <summary>A unique value name that starts with <paramref name="prefix"/>.</summary>
+    public string NewName(string prefix)
+    {
+        string name;
+        do
+        {
+            name = $"{prefix}_{_counter++}";
+        }
+        while (_names.Contains(name));
+        return name;
+    }
+
+    /// <summary>The finished model (IR version 8).</summary>
+    public ModelProto Build()
+    {
+        var model = new ModelProto
+        {
+            IrVersion = 8,
+            ProducerName = "Microsoft.ML.PaperExtensions",
+            ProducerVersion = typeof(OnnxGraphBuilder).Assembly.GetName().Version?.ToString() ?? "",
+            Graph = _graph.Clone(),
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = _opset });
+        return model;
+    }
+
+    /// <summary>The finished model as ONNX protobuf bytes.</summary>
+    public byte[] ToBytes() => Build().ToByteArray();
+
+    /// <summary>An integer attribute.</summary>
+    public static AttributeProto Attribute(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    /// <summary>A float attribute.</summary>
+    public static AttributeProto Attribute(string name, float value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    /// <summary>An integer-list attribute.</summary>
+    public static AttributeProto Attribute(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
+
+    /// <summary>The element type of a declared input or output.</summary>
+    internal static OnnxElementType ElementType(ValueInfoProto value) => (OnnxElementType)value.Type.TensorType.ElemType;
+
+    /// <summary>The declared shape of a value, with <see cref="Batch"/> for a symbolic dimension.</summary>
+    internal static long[] Shape(ValueInfoProto value) =>
+        value.Type.TensorType.Shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : Batch).ToArray();
+
+    internal static ValueInfoProto ValueInfo(string name, OnnxElementType type, IReadOnlyList<long> shape)
+    {
+        var tensorShape = new TensorShapeProto();
+        foreach (var d in shape)
+        {
+            tensorShape.Dim.Add(d == Batch
+                ? new TensorShapeProto.Types.Dimension { DimParam = BatchDimensionName }
+                : new TensorShapeProto.Types.Dimension { DimValue = d });
+        }
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = tensorShape } },
+        };
+    }
+
+    private TensorProto AddInitializer(string name, OnnxElementType type, long[] shape, int count)
+    {
+        var expected = shape.Aggregate(1L, (a, b) => a * b);
+        if (expected != count)
+        {
+            throw new ArgumentException($"Initializer '{name}' has {count} values but its shape [{string.Join(", ", shape)}] holds {expected}.", nameof(shape));
+        }
+        Reserve(name);
+        var tensor = new TensorProto { Name = name, DataType = (int)type };
+        tensor.Dims.AddRange(shape);
+        _graph.Initializer.Add(tensor);
+        return tensor;
+    }
+
+    private void Reserve(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (!_names.Add(name))
+        {
+            throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
+        }
+    }
+}

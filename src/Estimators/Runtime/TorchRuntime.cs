@@ -1,0 +1,216 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.Runtime;
+
+/// <summary>
+/// The one place that initialises TorchSharp: native checks with a readable error, an optional libtorch folder
+/// (<see cref="UseLibTorch"/> or the <c>LIBTORCH_DIR</c> environment variable), device choice and seeds.
+/// </summary>
+public static class TorchRuntime
+{
+    /// <summary>The environment variable that names a libtorch folder (for example PyTorch's <c>torch/lib</c>).</summary>
+    public const string LibTorchDirectoryVariable = "LIBTORCH_DIR";
+
+    // Load order that resolves every dependency by its soname before TorchSharp's glue is loaded (shared/gpu/README.md).
+    private static readonly string[] LibTorchLoadOrder = ["libc10", "libtorch_cpu", "libc10_cuda", "libtorch_cuda", "libtorch"];
+
+    private static readonly Lock Gate = new();
+    private static TorchRuntimeInfo? _info;
+    private static string? _requestedDirectory;
+
+    /// <summary>
+    /// Uses the libtorch found in <paramref name="directory"/> (for example a PyTorch install's <c>torch/lib</c>, which brings CUDA)
+    /// instead of the libtorch of the application's TorchSharp package. Call it before any other TorchSharp use.
+    /// </summary>
+    /// <exception cref="ArgumentException">The folder does not exist or holds no libtorch.</exception>
+    /// <exception cref="InvalidOperationException">TorchSharp was already initialised from another place.</exception>
+    public static TorchRuntimeInfo UseLibTorch(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        var full = Path.GetFullPath(directory);
+        lock (Gate)
+        {
+            if (_info is not null)
+            {
+                if (string.Equals(_info.LibTorchDirectory, full, StringComparison.Ordinal))
+                {
+                    return _info;
+                }
+                throw new InvalidOperationException(
+                    $"TorchSharp is already initialised (libtorch from '{_info.LibTorchDirectory ?? "the TorchSharp package"}'); " +
+                    $"call {nameof(UseLibTorch)}('{full}') before any other TorchSharp use.");
+            }
+            _requestedDirectory = full;
+        }
+        return EnsureInitialized();
+    }
+
+    /// <summary>
+    /// Initialises TorchSharp once: loads the libtorch folder when one was named (API or <c>LIBTORCH_DIR</c>), then CUDA
+    /// if that libtorch has it. Every trainer calls this first.
+    /// </summary>
+    /// <exception cref="TorchRuntimeException">The native libraries could not be loaded; the message names the file and the fix.</exception>
+    public static TorchRuntimeInfo EnsureInitialized()
+    {
+        lock (Gate)
+        {
+            return _info ??= Initialize(_requestedDirectory ?? NullIfEmpty(Environment.GetEnvironmentVariable(LibTorchDirectoryVariable)));
+        }
+    }
+
+    private static TorchRuntimeInfo Initialize(string? directory)
+    {
+        var loaded = new List<string>();
+        if (directory is not null)
+        {
+            loaded.AddRange(LoadLibTorchFolder(directory));
+        }
+        try
+        {
+            InitializeDeviceType(DeviceType.CPU);
+            if (loaded.Any(f => Path.GetFileName(f).StartsWith("libtorch_cuda", StringComparison.Ordinal)))
+            {
+                InitializeDeviceType(DeviceType.CUDA);
+            }
+        }
+        catch (Exception e) when (e is not TorchRuntimeException)
+        {
+            throw Explain(e);
+        }
+        var cuda = cuda_is_available();
+        return new TorchRuntimeInfo(
+            typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown",
+            directory,
+            loaded,
+            cuda,
+            cuda ? (int)torch.cuda.device_count() : 0);
+    }
+
+    private static List<string> LoadLibTorchFolder(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new ArgumentException($"The libtorch folder '{directory}' (from {nameof(UseLibTorch)} or {LibTorchDirectoryVariable}) does not exist.", nameof(directory));
+        }
+        var loaded = new List<string>();
+        foreach (var name in LibTorchLoadOrder)
+        {
+            var file = Path.Combine(directory, NativeFileName(name));
+            if (!File.Exists(file))
+            {
+                if (name is "libtorch_cpu" or "libc10")
+                {
+                    throw new ArgumentException($"The libtorch folder '{directory}' has no '{Path.GetFileName(file)}'; it must hold libtorch's libraries (for PyTorch: .../site-packages/torch/lib).", nameof(directory));
+                }
+                continue;
+            }
+            try
+            {
+                NativeLibrary.Load(file);
+            }
+            catch (DllNotFoundException e)
+            {
+                throw new TorchRuntimeException(Explain(e).Message, e);
+            }
+            loaded.Add(file);
+        }
+        return loaded;
+    }
+
+    /// <summary>Builds the readable exception for a TorchSharp load failure, probing TorchSharp's glue for the loader's own words.</summary>
+    private static TorchRuntimeException Explain(Exception e)
+    {
+        var text = NativeLoadFailure.AllMessages(e) + Environment.NewLine + ProbeGlue();
+        var explanation = NativeLoadFailure.Explain(text)
+            ?? $"TorchSharp could not initialise libtorch: {e.Message.Split('\n')[0].Trim()} {NativeLoadFailure.SetupHint}";
+        return new TorchRuntimeException(explanation, e);
+    }
+
+    private static string ProbeGlue()
+    {
+        var name = OperatingSystem.IsWindows() ? "LibTorchSharp.dll" : OperatingSystem.IsMacOS() ? "libLibTorchSharp.dylib" : "libLibTorchSharp.so";
+        var rid = RuntimeInformation.RuntimeIdentifier;
+        foreach (var candidate in new[] { Path.Combine(AppContext.BaseDirectory, name), Path.Combine(AppContext.BaseDirectory, "runtimes", rid, "native", name) })
+        {
+            if (!File.Exists(candidate))
+            {
+                continue;
+            }
+            try
+            {
+                NativeLibrary.Load(candidate);
+            }
+            catch (DllNotFoundException probe)
+            {
+                return probe.Message;
+            }
+        }
+        return "";
+    }
+
+    /// <summary>
+    /// The torch device for <paramref name="device"/>, honouring <see cref="MLContext.GpuDeviceId"/> and
+    /// <see cref="MLContext.FallbackToCpu"/> as ML.NET's own TorchSharp trainers do.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">CUDA was asked for, is not available, and falling back to the CPU is not allowed.</exception>
+    public static Device ResolveDevice(ComputeDevice device, MLContext mlContext)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        var info = EnsureInitialized();
+        var gpu = mlContext.GpuDeviceId ?? 0;
+        switch (device)
+        {
+            case ComputeDevice.Cpu:
+                return CPU;
+            case ComputeDevice.Auto when mlContext.GpuDeviceId is null:
+                return info.CudaAvailable ? new Device(DeviceType.CUDA, 0) : CPU;
+        }
+        if (info.CudaAvailable && gpu < info.CudaDeviceCount)
+        {
+            return new Device(DeviceType.CUDA, gpu);
+        }
+        var why = info.CudaAvailable
+            ? $"GPU {gpu} was asked for (MLContext.GpuDeviceId) but libtorch sees {info.CudaDeviceCount} GPU(s)"
+            : "CUDA was asked for but the loaded libtorch has no CUDA (use a CUDA libtorch through LIBTORCH_DIR)";
+        if (!mlContext.FallbackToCpu)
+        {
+            throw new InvalidOperationException($"{why}; set MLContext.FallbackToCpu = true to run on the CPU instead.");
+        }
+        using (var channel = ((IHostEnvironment)mlContext).Register(nameof(TorchRuntime)).Start(nameof(TorchRuntime)))
+        {
+            channel.Warning(MessageSensitivity.None, $"{why}; falling back to the CPU (MLContext.FallbackToCpu).");
+        }
+        return CPU;
+    }
+
+    /// <summary>The seed to use: <paramref name="seed"/> when given, else one drawn from the MLContext's random source.</summary>
+    public static int ResolveSeed(int? seed, MLContext mlContext, string componentName)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        return seed ?? ((IHostEnvironment)mlContext).Register(componentName).Rand.Next();
+    }
+
+    /// <summary>Writes an informational message to <see cref="MLContext.Log"/>, under the component's name.</summary>
+    public static void Log(MLContext mlContext, string componentName, string message)
+    {
+        using var channel = ((IHostEnvironment)mlContext).Register(componentName).Start(componentName);
+        channel.Info(MessageSensitivity.None, message);
+    }
+
+    // libc10 -> libc10.so (Linux), libc10.dylib (macOS), c10.dll (Windows)
+    private static string NativeFileName(string name) =>
+        OperatingSystem.IsWindows() ? name["lib".Length..] + ".dll" : name + (OperatingSystem.IsMacOS() ? ".dylib" : ".so");
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}
+
+/// <summary>What <see cref="TorchRuntime"/> loaded.</summary>
+/// <param name="TorchSharpVersion">The TorchSharp assembly version.</param>
+/// <param name="LibTorchDirectory">The libtorch folder used, or null for the TorchSharp package's own libtorch.</param>
+/// <param name="LoadedFiles">The files loaded from <paramref name="LibTorchDirectory"/>, in load order.</param>
+/// <param name="CudaAvailable">Whether libtorch can use CUDA.</param>
+/// <param name="CudaDeviceCount">The number of CUDA devices libtorch sees.</param>
+public sealed record TorchRuntimeInfo(string TorchSharpVersion, string? LibTorchDirectory, IReadOnlyList<string> LoadedFiles, bool CudaAvailable, int CudaDeviceCount);
