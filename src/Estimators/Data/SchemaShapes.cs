@@ -31,6 +31,28 @@ internal static class SchemaShapes
     public static SchemaShape.Column Key(string name) =>
         Create(name, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, KeyValuesAnnotation);
 
+    /// <summary>The shape of a schema's visible columns, as ML.NET's internal <c>SchemaShape.Create</c> computes it.</summary>
+    public static SchemaShape FromSchema(DataViewSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        return new SchemaShape(schema.Where(c => !c.IsHidden).Select(c => FromColumn(c.Name, c.Type, AnnotationsShape(c.Annotations.Schema))));
+    }
+
+    private static SchemaShape AnnotationsShape(DataViewSchema annotations) =>
+        new(annotations.Select(a => FromColumn(a.Name, a.Type, null)));
+
+    private static SchemaShape.Column FromColumn(string name, DataViewType type, SchemaShape? annotations)
+    {
+        var kind = type is VectorDataViewType vector
+            ? vector.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector
+            : SchemaShape.Column.VectorKind.Scalar;
+        var item = type is VectorDataViewType v ? v.ItemType : type;
+        // SchemaShape describes a key by its raw number type plus IsKey.
+        return item is KeyDataViewType key
+            ? Create(name, kind, KeyRawType(key), true, annotations)
+            : Create(name, kind, item, false, annotations);
+    }
+
     /// <summary><paramref name="input"/> with <paramref name="added"/> appended; a column of the same name is replaced.</summary>
     public static SchemaShape With(SchemaShape input, params SchemaShape.Column[] added)
     {
@@ -51,6 +73,14 @@ internal static class SchemaShapes
         throw new ArgumentOutOfRangeException(role, name,
             $"{char.ToUpperInvariant(role[0]) + role[1..]} column '{name}' was not found in the input schema (columns: {string.Join(", ", shape.Select(c => c.Name))}).");
     }
+
+    private static NumberDataViewType KeyRawType(KeyDataViewType key) => key.RawType switch
+    {
+        var t when t == typeof(byte) => NumberDataViewType.Byte,
+        var t when t == typeof(ushort) => NumberDataViewType.UInt16,
+        var t when t == typeof(uint) => NumberDataViewType.UInt32,
+        _ => NumberDataViewType.UInt64,
+    };
 
     private static SchemaShape.Column Create(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, SchemaShape? annotations) =>
         (SchemaShape.Column)ColumnConstructor.Invoke([name, kind, itemType, isKey, annotations]);
