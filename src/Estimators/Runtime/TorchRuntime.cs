@@ -95,6 +95,15 @@ public static class TorchRuntime
         {
             throw new ArgumentException($"The libtorch folder '{directory}' (from {nameof(UseLibTorch)} or {LibTorchDirectoryVariable}) does not exist.", nameof(directory));
         }
+        // Two copies of libtorch in one process abort it (operators register twice), so an application that bundles its own
+        // libtorch (the TorchSharp-cpu or libtorch-* packages) cannot take another one from a folder.
+        var bundled = BundledLibTorch();
+        if (bundled is not null && !string.Equals(Path.GetDirectoryName(bundled), directory.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+        {
+            throw new TorchRuntimeException(
+                $"The application bundles its own libtorch ('{bundled}'), so the libtorch in '{directory}' cannot be loaded beside it. " +
+                $"To use a libtorch folder, reference the TorchSharp package alone (not TorchSharp-cpu or a libtorch-* package), or remove the bundled libtorch files when publishing.");
+        }
         var loaded = new List<string>();
         foreach (var name in LibTorchLoadOrder)
         {
@@ -127,6 +136,14 @@ public static class TorchRuntime
         var explanation = NativeLoadFailure.Explain(text)
             ?? $"TorchSharp could not initialise libtorch: {e.Message.Split('\n')[0].Trim()} {NativeLoadFailure.SetupHint}";
         return new TorchRuntimeException(explanation, e);
+    }
+
+    /// <summary>The libtorch_cpu shipped with the application, if any (package layout or flattened by a self-contained publish).</summary>
+    private static string? BundledLibTorch()
+    {
+        var file = NativeFileName("libtorch_cpu");
+        return new[] { Path.Combine(AppContext.BaseDirectory, file), Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", file) }
+            .FirstOrDefault(File.Exists);
     }
 
     private static string ProbeGlue()

@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace Microsoft.ML.PaperExtensions.Tests.Cli;
+
+[TestClass]
+public sealed class CliTests
+{
+    [TestMethod]
+    public void HelpListsTheCommands()
+    {
+        var result = CliProcess.Run("--help");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        StringAssert.Contains(result.Output, "info");
+        StringAssert.Contains(result.Output, "concordance");
+    }
+
+    [TestMethod]
+    public void ConcordanceJsonIsOneObjectOnStandardOutputAndMatchesR()
+    {
+        var result = CliProcess.Run("concordance", "--data", CliProcess.DataFile("lung.csv"), "--time", "time", "--event", "status", "--event-value", "2", "--score", "age", "--json");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        var json = result.Json();
+        Assert.AreEqual(228, json.GetProperty("n").GetInt32());
+        Assert.AreEqual(165, json.GetProperty("events").GetInt32());
+        // R survival::concordance, Data/reference/concordance.csv, case lung_age.
+        Assert.AreEqual(0.449760167882482, json.GetProperty("concordanceIndex").GetDouble(), 1e-12);
+        Assert.AreEqual(8706, json.GetProperty("concordant").GetInt64());
+    }
+
+    [TestMethod]
+    public void ErrorsAreOneLineOnStandardErrorWithANonZeroExitCode()
+    {
+        var missingColumn = CliProcess.Run("concordance", "--data", CliProcess.DataFile("veteran.csv"), "--time", "time", "--event", "status", "--score", "nope", "--json");
+        Assert.AreEqual(1, missingColumn.ExitCode);
+        Assert.AreEqual("", missingColumn.Output, "nothing on standard output");
+        StringAssert.StartsWith(missingColumn.Error, "mlnet-papers: --score names column 'nope'");
+        Assert.AreEqual(1, missingColumn.Error.TrimEnd().Split('\n').Length, missingColumn.Error);
+
+        var usage = CliProcess.Run("concordance", "--data", CliProcess.DataFile("veteran.csv"));
+        Assert.AreEqual(2, usage.ExitCode);
+        StringAssert.Contains(usage.Error, "Option '--time' is required.");
+        Assert.AreEqual(1, usage.Error.TrimEnd().Split('\n').Length, usage.Error);
+    }
+
+    [TestMethod]
+    public void InfoReportsTheTorchSharpPackagesLibTorchByDefault()
+    {
+        var result = CliProcess.Run("info", "--json");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        var json = result.Json();
+        Assert.AreEqual("0.107.0.0", json.GetProperty("torchSharpVersion").GetString());
+        Assert.AreEqual(System.Text.Json.JsonValueKind.Null, json.GetProperty("libTorchDirectory").ValueKind);
+    }
+
+    [TestMethod]
+    public void LibTorchDirLoadsLibTorchFromThatFolder()
+    {
+        var folder = NuGetLibTorchFolder();
+        var app = CliProcess.CopyWithoutBundledLibTorch();
+        CliProcess.Result result;
+        try
+        {
+            result = CliProcess.RunFrom(app, new Dictionary<string, string> { ["LIBTORCH_DIR"] = folder }, "info", "--json");
+        }
+        finally
+        {
+            Directory.Delete(app, recursive: true);
+        }
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        var json = result.Json();
+        Assert.AreEqual(folder, json.GetProperty("libTorchDirectory").GetString());
+        var loaded = json.GetProperty("loadedFiles").EnumerateArray().Select(f => Path.GetFileName(f.GetString())).ToList();
+        CollectionAssert.AreEqual(new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" }, loaded, "load order, without the CUDA files a CPU libtorch lacks");
+        StringAssert.StartsWith(json.GetProperty("libTorchCpuFile").GetString(), folder, "the process mapped libtorch_cpu from LIBTORCH_DIR");
+    }
+
+    [TestMethod]
+    public void LibTorchDirBesideABundledLibTorchIsRefusedInsteadOfCrashing()
+    {
+        var result = CliProcess.Run(new Dictionary<string, string> { ["LIBTORCH_DIR"] = NuGetLibTorchFolder() }, "info", "--json");
+        Assert.AreEqual(1, result.ExitCode, result.Error);
+        StringAssert.Contains(result.Error, "The application bundles its own libtorch");
+        Assert.AreEqual("", result.Output);
+    }
+
+    [TestMethod]
+    public void AMissingLibTorchFolderIsNamedInTheError()
+    {
+        var result = CliProcess.Run("info", "--libtorch", "/nonexistent/torch/lib");
+        Assert.AreEqual(1, result.ExitCode);
+        StringAssert.Contains(result.Error, "The libtorch folder '/nonexistent/torch/lib'");
+    }
+
+    /// <summary>The CPU libtorch of the libtorch-cpu-linux-x64 package in the NuGet cache: a libtorch folder like PyTorch's torch/lib.</summary>
+    private static string NuGetLibTorchFolder()
+    {
+        var root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var package = Path.Combine(root, "libtorch-cpu-linux-x64");
+        var folder = Directory.Exists(package)
+            ? Directory.GetDirectories(package).Select(v => Path.Combine(v, "runtimes", "linux-x64", "native")).FirstOrDefault(d => File.Exists(Path.Combine(d, "libtorch_cpu.so")))
+            : null;
+        if (folder is null)
+        {
+            Assert.Inconclusive($"No libtorch-cpu-linux-x64 package under {root}.");
+        }
+        return folder;
+    }
+}
