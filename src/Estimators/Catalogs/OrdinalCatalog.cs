@@ -43,4 +43,19 @@ public sealed class OrdinalCatalog : TaskCatalogBase
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rare, classCount, nameof(rareClass));
         return OrdinalEvaluation.Compute(read.Features, labels, classCount, rare);
     }
+
+    /// <summary>
+    /// K-fold cross-validation of an ordinal estimator: fits on K-1 folds, scores the held-out fold and evaluates it
+    /// with <see cref="Evaluate"/>.
+    /// </summary>
+    /// <param name="data">The data.</param>
+    /// <param name="estimator">The estimator (or pipeline) to validate; it must write the class probabilities to <paramref name="scoreColumnName"/>.</param>
+    /// <param name="numberOfFolds">K, at least 2 and at most the number of rows.</param>
+    /// <param name="labelColumnName">The true class column.</param>
+    /// <param name="scoreColumnName">The class probability column the estimator writes.</param>
+    /// <param name="samplingKeyColumnName">Rows with the same value of this column stay in one fold (for example a respondent id); null for none.</param>
+    /// <param name="seed">The seed of the fold assignment; null to draw it from the MLContext.</param>
+    public IReadOnlyList<CrossValidationFold<OrdinalEvaluation>> CrossValidate(IDataView data, IEstimator<ITransformer> estimator, int numberOfFolds = 5,
+        string labelColumnName = "Label", string scoreColumnName = "Score", string? samplingKeyColumnName = null, int? seed = null) =>
+        CrossValidation.Run(Context, data, estimator, numberOfFolds, samplingKeyColumnName, seed, scored => Evaluate(scored, labelColumnName, scoreColumnName));
 }

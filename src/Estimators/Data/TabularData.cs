@@ -47,10 +47,6 @@ internal sealed class TabularData
     /// <summary>The numeric label as a float64 tensor of shape [rows].</summary>
     public Tensor LabelTensor(Device? device = null) =>
         tensor(Label ?? throw new InvalidOperationException("No numeric label was read."), [RowCount], ScalarType.Float64, device);
-
-    /// <summary>The weights as a float64 tensor of shape [rows]; all ones when no weight column was named.</summary>
-    public Tensor WeightTensor(Device? device = null) =>
-        Weights is null ? ones([RowCount], ScalarType.Float64, device) : tensor(Weights, [RowCount], ScalarType.Float64, device);
 }
 
 /// <summary>A feature column's place in the feature matrix.</summary>

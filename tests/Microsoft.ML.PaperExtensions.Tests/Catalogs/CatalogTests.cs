@@ -90,4 +90,53 @@ public sealed class CatalogTests
         var error = Assert.Throws<ArgumentException>(() => ml.Survival().ConcordanceIndex(ml.Data.LoadFromEnumerable(bad), "Time", "Event"));
         StringAssert.Contains(error.Message, "Time column 'Time' has the non-positive value 0 at row 0");
     }
+
+    private sealed class OrdinalRow
+    {
+        public float Label { get; set; }
+
+        [VectorType(2)]
+        public float[] Features { get; set; } = [];
+    }
+
+    private static OrdinalRow[] OrdinalRows(int n)
+    {
+        var random = new Random(5);
+        return Enumerable.Range(0, n).Select(_ =>
+        {
+            var x = (float)random.NextDouble() * 4;
+            var noise = (float)random.NextDouble();
+            return new OrdinalRow { Features = [x, noise], Label = Math.Min(3, (int)(x + noise - 0.5f + 0.5f)) };
+        }).ToArray();
+    }
+
+    [TestMethod]
+    public void OrdinalCrossValidateScoresEveryRowOnceWithAModelFittedWithoutIt()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(OrdinalRows(300));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(maximumNumberOfIterations: 30));
+
+        var folds = ml.Ordinal().CrossValidate(data, pipeline, numberOfFolds: 3, seed: 3);
+
+        Assert.AreEqual(3, folds.Count);
+        Assert.AreEqual(300, folds.Sum(f => f.Metrics.RowCount), "each row is held out exactly once");
+        CollectionAssert.AreEqual(new[] { 0, 1, 2 }, folds.Select(f => f.Fold).ToArray());
+        foreach (var fold in folds)
+        {
+            Assert.AreEqual(4, fold.Metrics.ClassCount);
+            Assert.IsLessThan(0.5, fold.Metrics.MeanAbsoluteError, $"fold {fold.Fold}: a learnable ordering");
+        }
+    }
+
+    [TestMethod]
+    public void OrdinalCrossValidateRefusesMoreFoldsThanRows()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(OrdinalRows(4));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ml.Ordinal().CrossValidate(data, ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(), numberOfFolds: 5));
+        StringAssert.Contains(error.Message, "numberOfFolds (5) is larger than the number of rows (4)");
+    }
 }
