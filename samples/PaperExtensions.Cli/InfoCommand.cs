@@ -26,6 +26,7 @@ internal static class InfoCommand
                 LibTorchCpuFile = MappedFile("libtorch_cpu"),
                 info.CudaAvailable,
                 info.CudaDeviceCount,
+                info.CudaProblem,
                 AutoDevice = device,
             };
             if (parse.GetValue(json))
@@ -37,7 +38,7 @@ internal static class InfoCommand
             table.AddRow("TorchSharp", info.TorchSharpVersion);
             table.AddRow("libtorch folder", Markup.Escape(info.LibTorchDirectory ?? "(TorchSharp package)"));
             table.AddRow("libtorch_cpu loaded from", Markup.Escape(report.LibTorchCpuFile ?? "(unknown)"));
-            table.AddRow("CUDA", info.CudaAvailable ? $"yes, {info.CudaDeviceCount} device(s)" : "no");
+            table.AddRow("CUDA", info.CudaAvailable ? $"yes, {info.CudaDeviceCount} device(s)" : Markup.Escape("no" + (info.CudaProblem is null ? "" : $" ({info.CudaProblem})")));
             table.AddRow("Auto device", device);
             AnsiConsole.Write(table);
             return 0;

@@ -63,30 +63,36 @@ public static class TorchRuntime
 
     private static TorchRuntimeInfo Initialize(string? directory)
     {
-        var loaded = new List<string>();
-        if (directory is not null)
-        {
-            loaded.AddRange(LoadLibTorchFolder(directory));
-        }
+        var loaded = directory is null ? [] : LoadLibTorchFolder(Path.GetFullPath(directory));
         try
         {
             InitializeDeviceType(DeviceType.CPU);
-            if (loaded.Any(f => Path.GetFileName(f).StartsWith("libtorch_cuda", StringComparison.Ordinal)))
-            {
-                InitializeDeviceType(DeviceType.CUDA);
-            }
         }
         catch (Exception e) when (e is not TorchRuntimeException)
         {
             throw Explain(e);
         }
+        string? cudaProblem = null;
+        if (loaded.Any(f => Path.GetFileName(f).StartsWith("libtorch_cuda", StringComparison.Ordinal)))
+        {
+            try
+            {
+                InitializeDeviceType(DeviceType.CUDA);
+            }
+            catch (Exception e)
+            {
+                // A CUDA libtorch on a machine without a usable GPU still runs on the CPU; the reason is kept for info.
+                cudaProblem = e.Message.Split('\n')[0].Trim();
+            }
+        }
         var cuda = cuda_is_available();
         return new TorchRuntimeInfo(
             typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown",
-            directory,
+            directory is null ? null : Path.GetFullPath(directory),
             loaded,
             cuda,
-            cuda ? (int)torch.cuda.device_count() : 0);
+            cuda ? (int)torch.cuda.device_count() : 0,
+            cudaProblem);
     }
 
     private static List<string> LoadLibTorchFolder(string directory)
@@ -191,7 +197,9 @@ public static class TorchRuntime
         }
         var why = info.CudaAvailable
             ? $"GPU {gpu} was asked for (MLContext.GpuDeviceId) but libtorch sees {info.CudaDeviceCount} GPU(s)"
-            : "CUDA was asked for but the loaded libtorch has no CUDA (use a CUDA libtorch through LIBTORCH_DIR)";
+            : info.CudaProblem is not null
+                ? $"CUDA was asked for but could not be initialised ({info.CudaProblem})"
+                : "CUDA was asked for but the loaded libtorch has no CUDA (use a CUDA libtorch through LIBTORCH_DIR)";
         if (!mlContext.FallbackToCpu)
         {
             throw new InvalidOperationException($"{why}; set MLContext.FallbackToCpu = true to run on the CPU instead.");
@@ -230,4 +238,5 @@ public static class TorchRuntime
 /// <param name="LoadedFiles">The files loaded from <paramref name="LibTorchDirectory"/>, in load order.</param>
 /// <param name="CudaAvailable">Whether libtorch can use CUDA.</param>
 /// <param name="CudaDeviceCount">The number of CUDA devices libtorch sees.</param>
-public sealed record TorchRuntimeInfo(string TorchSharpVersion, string? LibTorchDirectory, IReadOnlyList<string> LoadedFiles, bool CudaAvailable, int CudaDeviceCount);
+/// <param name="CudaProblem">Why CUDA could not be initialised although the libtorch folder has it, or null.</param>
+public sealed record TorchRuntimeInfo(string TorchSharpVersion, string? LibTorchDirectory, IReadOnlyList<string> LoadedFiles, bool CudaAvailable, int CudaDeviceCount, string? CudaProblem = null);
