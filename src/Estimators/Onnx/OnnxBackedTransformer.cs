@@ -18,7 +18,7 @@ namespace Microsoft.ML.PaperExtensions.Onnx;
 /// <para>
 /// ML.NET feeds ONNX models one row at a time and cannot read rank-0 outputs, so the graph handed to ML.NET reshapes
 /// every output to its per-row shape ([1] for scalars), and built-in ML.NET transformers after it turn one-slot vectors
-/// into scalars (see <c>ScalarColumns</c>) and class indices into key columns with class names. The result is one
+/// into scalars (see <c>ScalarColumns</c>), class indices into key columns with class names, and 0/1 into Booleans. The result is one
 /// <see cref="TransformerChain{TLastTransformer}"/> of ML.NET's own types, which is what gets saved.
 /// </para>
 /// </remarks>
@@ -36,14 +36,16 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     /// Scalar outputs that hold 1-based class indices, with the class names in index order: each becomes a key column whose
     /// key values are those names (as ML.NET's <c>PredictedLabel</c>). A graph with scalar outputs must also output <c>Score</c>.
     /// </param>
-    private protected OnnxBackedTransformer(MLContext mlContext, ModelProto model, DataViewSchema inputSchema, IReadOnlyDictionary<string, IReadOnlyList<string>>? keyOutputs = null)
+    /// <param name="booleanOutputs">Scalar outputs holding 0 or 1 that become Boolean columns.</param>
+    private protected OnnxBackedTransformer(MLContext mlContext, ModelProto model, DataViewSchema inputSchema,
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? keyOutputs = null, IReadOnlyCollection<string>? booleanOutputs = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputSchema);
         keyOutputs ??= new Dictionary<string, IReadOnlyList<string>>();
         _model = model.Clone();
-        _scorer = BuildScorer(mlContext, model, inputSchema, keyOutputs);
+        _scorer = BuildScorer(mlContext, model, inputSchema, keyOutputs, booleanOutputs ?? []);
     }
 
     /// <summary>The batched ONNX graph behind this transformer (a copy).</summary>
@@ -96,12 +98,13 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private static TransformerChain<ITransformer> BuildScorer(MLContext ml, ModelProto model, DataViewSchema inputSchema, IReadOnlyDictionary<string, IReadOnlyList<string>> keyOutputs)
+    private static TransformerChain<ITransformer> BuildScorer(MLContext ml, ModelProto model, DataViewSchema inputSchema,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> keyOutputs, IReadOnlyCollection<string> booleanOutputs)
     {
         var outputs = model.Graph.Output.Select(o => (o.Name, IsScalar: OnnxGraphBuilder.Shape(o).Length == 1)).ToList();
-        foreach (var key in keyOutputs.Keys.Where(k => !outputs.Any(o => o.Name == k && o.IsScalar)))
+        foreach (var name in keyOutputs.Keys.Concat(booleanOutputs).Where(k => !outputs.Any(o => o.Name == k && o.IsScalar)))
         {
-            throw new ArgumentException($"Key output '{key}' must be a scalar output ([N]) of the graph.", nameof(keyOutputs));
+            throw new ArgumentException($"Key or Boolean output '{name}' must be a scalar output ([N]) of the graph.", nameof(model));
         }
         var scalars = outputs.Where(o => o.IsScalar).Select(o => o.Name).OrderBy(n => n == ScalarColumns.ScoreColumn).ToList();
         if (scalars.Count > 0 && !outputs.Any(o => o.Name == ScalarColumns.ScoreColumn))
@@ -131,6 +134,10 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
             if (keyOutputs.TryGetValue(name, out var classNames))
             {
                 Fit(ClassIndexToKey(ml, name, classNames));
+            }
+            else if (booleanOutputs.Contains(name))
+            {
+                Fit(ml.Transforms.Conversion.ConvertType(name, name, Microsoft.ML.Data.DataKind.Boolean));
             }
         }
         foreach (var (name, _) in outputs.Where(o => !o.IsScalar))

@@ -1,0 +1,148 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.Ordinal;
+
+/// <summary>
+/// The non-parallel cumulative logit likelihood on standardised features, in float64 tensors:
+/// <c>eta_k = alpha_k + x' beta_k</c>, <c>P(Y &lt;= k) = sigmoid(eta_k)</c>, with <c>beta_k = psi_1 + ... + psi_k</c>.
+/// Parameters are one vector <c>phi</c> laid out as [boundary k][0 = alpha_k, 1..p = psi_k], boundaries k = 0..K-2.
+/// </summary>
+internal sealed class CumulativeLogitProblem : IDisposable
+{
+    /// <summary>Fitted probabilities are floored here when forming the Fisher information (as ordinalNet's pMin).</summary>
+    private const double ProbabilityFloor = 1e-8;
+
+    private readonly Tensor _x;        // [n, p] standardised features
+    private readonly Tensor _xa;       // [n, p+1] with a leading column of ones
+    private readonly Tensor _y;        // [n] class index, int64
+    private readonly Tensor _weight;   // [n] row weight / sum of weights
+    private readonly Tensor _upper;    // [n, K-1] 1 where y == k
+    private readonly Tensor _lower;    // [n, K-1] 1 where y == k+1
+
+    public CumulativeLogitProblem(Tensor standardisedFeatures, long[] classes, double[] weights, int classCount)
+    {
+        RowCount = (int)standardisedFeatures.shape[0];
+        FeatureCount = (int)standardisedFeatures.shape[1];
+        ClassCount = classCount;
+        var n = RowCount;
+        _x = standardisedFeatures.alias().DetachFromDisposeScope();
+        using var scope = NewDisposeScope();
+        _xa = cat([ones(n, 1, ScalarType.Float64), _x], 1).DetachFromDisposeScope();
+        _y = tensor(classes, ScalarType.Int64).DetachFromDisposeScope();
+        var w = tensor(weights, ScalarType.Float64);
+        _weight = (w / w.sum()).DetachFromDisposeScope();
+        var oneHot = nn.functional.one_hot(_y, classCount).to_type(ScalarType.Float64);
+        _upper = oneHot[.., ..(classCount - 1)].contiguous().DetachFromDisposeScope();
+        _lower = oneHot[.., 1..].contiguous().DetachFromDisposeScope();
+    }
+
+    public int RowCount { get; }
+
+    public int FeatureCount { get; }
+
+    public int ClassCount { get; }
+
+    /// <summary>Boundaries, K - 1.</summary>
+    public int BoundaryCount => ClassCount - 1;
+
+    /// <summary>Length of <c>phi</c>.</summary>
+    public int ParameterCount => BoundaryCount * (FeatureCount + 1);
+
+    /// <summary>Mean weighted negative log-likelihood; +infinity when a row's class has probability &lt;= 0 (crossing).</summary>
+    public double NegativeLogLikelihood(ReadOnlySpan<double> phi)
+    {
+        using var scope = NewDisposeScope();
+        var logp = LogProbabilityOfObserved(Eta(phi));
+        var value = -(logp * _weight).sum().item<double>();
+        return double.IsNaN(value) ? double.PositiveInfinity : value;
+    }
+
+    /// <summary>
+    /// The mean negative log-likelihood, its gradient in <c>phi</c>, and the expected (Fisher) information in <c>phi</c>
+    /// as a dense row-major matrix.
+    /// </summary>
+    public (double Value, double[] Gradient, double[] Information) Quadratic(ReadOnlySpan<double> phi)
+    {
+        using var scope = NewDisposeScope();
+        int m = BoundaryCount, q = FeatureCount + 1, k = ClassCount;
+        var eta = Eta(phi);
+        var logp = LogProbabilityOfObserved(eta);
+        var value = -(logp * _weight).sum().item<double>();
+
+        var cdf = sigmoid(eta);                       // F_k
+        var density = cdf * (1 - cdf);                // f_k
+        // d log p_y / d eta_k = f_k / p_y * (1{y = k} - 1{y = k+1}); the end classes use the stable forms 1 - F and F.
+        var p = logp.exp().unsqueeze(1);
+        var ratio = density / p;
+        var upperRatio = where(_y.unsqueeze(1) == 0, 1 - cdf, ratio);
+        var lowerRatio = where(_y.unsqueeze(1) == k - 1, cdf, ratio);
+        var score = _upper * upperRatio - _lower * lowerRatio;         // [n, m]
+        var gEta = -score * _weight.unsqueeze(1);                      // gradient of the mean NLL in eta
+        var gTheta = _xa.t().matmul(gEta);                             // [q, m]: row 0 intercepts, rows 1.. beta
+        var gPhi = cat([gTheta[..1], ReverseCumsum(gTheta[1..], 1)], 0).t().contiguous(); // [m, q]
+
+        // Fisher information in eta (tridiagonal): I_kk = f_k^2 (1/p_k + 1/p_{k+1}), I_k,k+1 = -f_k f_{k+1} / p_{k+1},
+        // with the class probabilities floored at ProbabilityFloor and renormalised.
+        var padded = cat([zeros(RowCount, 1, ScalarType.Float64), cdf, ones(RowCount, 1, ScalarType.Float64)], 1);
+        var classP = (padded[.., 1..] - padded[.., ..^1]).clamp_min(ProbabilityFloor);
+        classP = classP / classP.sum(1, keepdim: true);
+        var invP = 1 / classP;
+        var diagonal = density.square() * (invP[.., ..^1] + invP[.., 1..]) * _weight.unsqueeze(1);           // [n, m]
+        var blocks = zeros(new long[] { m, m, q, q }, ScalarType.Float64);
+        for (var b = 0; b < m; b++)
+        {
+            blocks[b, b] = _xa.t().matmul(_xa * diagonal[.., b].unsqueeze(1));
+            if (b + 1 < m)
+            {
+                var off = -density[.., b] * density[.., b + 1] * invP[.., b + 1] * _weight;
+                var block = _xa.t().matmul(_xa * off.unsqueeze(1));
+                blocks[b, b + 1] = block;
+                blocks[b + 1, b] = block.t();
+            }
+        }
+        // theta = C phi: beta_k = sum_{l <= k} psi_l, intercepts unchanged. H_phi = C' H_theta C.
+        var featureRows = arange(q).ge(1).reshape(1, 1, q, 1);
+        var featureColumns = arange(q).ge(1).reshape(1, 1, 1, q);
+        blocks = where(featureRows, ReverseCumsum(blocks, 0), blocks);
+        blocks = where(featureColumns, ReverseCumsum(blocks, 1), blocks);
+        var information = blocks.permute(0, 2, 1, 3).reshape(m * q, m * q).contiguous();
+
+        return (double.IsNaN(value) ? double.PositiveInfinity : value, gPhi.data<double>().ToArray(), information.data<double>().ToArray());
+    }
+
+    /// <summary>Class probabilities [n, K] of these rows at <paramref name="phi"/>, without any crossing repair.</summary>
+    public Tensor Eta(ReadOnlySpan<double> phi)
+    {
+        int m = BoundaryCount, q = FeatureCount + 1;
+        var parameters = tensor(phi.ToArray(), [m, q], ScalarType.Float64);
+        var alpha = parameters[.., 0];
+        var beta = parameters[.., 1..].cumsum(0).t();      // [p, m]
+        return _x.matmul(beta) + alpha.unsqueeze(0);
+    }
+
+    /// <summary>log P(y_i | x_i), NaN where the cumulative probabilities cross at the observed class.</summary>
+    private Tensor LogProbabilityOfObserved(Tensor eta)
+    {
+        var n = RowCount;
+        var padded = cat([full(n, 1, double.NegativeInfinity, ScalarType.Float64), eta, full(n, 1, double.PositiveInfinity, ScalarType.Float64)], 1);
+        var upper = padded.gather(1, (_y + 1).unsqueeze(1)).squeeze(1);
+        var lower = padded.gather(1, _y.unsqueeze(1)).squeeze(1);
+        // log(sigmoid(b) - sigmoid(a)) = logsigmoid(b) + logsigmoid(-a) + log(-expm1(a - b)), for b > a.
+        var gap = -expm1(lower - upper);
+        var logp = nn.functional.logsigmoid(upper) + nn.functional.logsigmoid(-lower) + gap.log();
+        return where(upper > lower, logp, full_like(logp, double.NaN));
+    }
+
+    private static Tensor ReverseCumsum(Tensor t, long dim) => t.flip(dim).cumsum(dim).flip(dim);
+
+    public void Dispose()
+    {
+        _x.Dispose();
+        _xa.Dispose();
+        _y.Dispose();
+        _weight.Dispose();
+        _upper.Dispose();
+        _lower.Dispose();
+    }
+}

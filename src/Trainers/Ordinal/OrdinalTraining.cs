@@ -1,0 +1,48 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Runtime;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.Ordinal;
+
+/// <summary>What both ordinal trainers share: schema checks and the fit inside a dispose scope.</summary>
+internal static class OrdinalTraining
+{
+    public static OrdinalTransformer Fit(MLContext mlContext, IDataView input, string label, string features, string? weight, ComputeDevice device,
+        OrdinalFitSettings settings, string componentName, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        OrdinalTrainingData.Validate(input.Schema, label, features, weight);
+        var data = OrdinalTrainingData.Read(input, label, features, weight, settings.RareClass, cancellationToken);
+        var torchDevice = TorchRuntime.ResolveDevice(device, mlContext);
+        var monitor = new TrainingMonitor(mlContext, componentName, progress, cancellationToken);
+        OrdinalModel model;
+        using (NewDisposeScope())
+        {
+            model = new OrdinalFitter(data, settings, monitor, torchDevice).Fit();
+        }
+        return new OrdinalTransformer(mlContext, model, input.Schema, features);
+    }
+
+    public static SchemaShape OutputSchema(SchemaShape input, string label, string features, string? weight)
+    {
+        var featureColumn = SchemaShapes.Require(input, "feature", features);
+        if (featureColumn.Kind == SchemaShape.Column.VectorKind.VariableVector || (featureColumn.ItemType != NumberDataViewType.Single && featureColumn.ItemType != NumberDataViewType.Double))
+        {
+            throw SchemaChecks.Mismatch("feature", features, "Single or Double, scalar or known-size vector", featureColumn.ItemType);
+        }
+        var labelColumn = SchemaShapes.Require(input, "label", label);
+        if (labelColumn.Kind != SchemaShape.Column.VectorKind.Scalar || !(labelColumn.IsKey || labelColumn.ItemType is NumberDataViewType or BooleanDataViewType))
+        {
+            throw SchemaChecks.Mismatch("label", label, "a key, numeric or Boolean scalar", labelColumn.ItemType);
+        }
+        if (weight is not null)
+        {
+            var weightColumn = SchemaShapes.Require(input, "example weight", weight);
+            if (weightColumn.Kind != SchemaShape.Column.VectorKind.Scalar || (weightColumn.ItemType != NumberDataViewType.Single && weightColumn.ItemType != NumberDataViewType.Double))
+            {
+                throw SchemaChecks.Mismatch("example weight", weight, "Single or Double scalar", weightColumn.ItemType);
+            }
+        }
+        return OrdinalTransformer.OutputShape(input);
+    }
+}

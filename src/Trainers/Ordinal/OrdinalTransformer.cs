@@ -1,0 +1,165 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Onnx;
+using Onnx;
+using static Microsoft.ML.PaperExtensions.Onnx.OnnxGraphBuilder;
+
+namespace Microsoft.ML.PaperExtensions.Ordinal;
+
+/// <summary>
+/// A fitted ordinal model (PRESTO or proportional odds) as an ML.NET transformer. The prediction runs as an ONNX graph.
+/// </summary>
+/// <remarks>
+/// <para>Input: the feature column it was fitted on (Single or Double, scalar or known-size vector).</para>
+/// <para>Output columns:</para>
+/// <list type="table">
+/// <item><term>Score</term><description>Vector of K Single class probabilities, in label order (after the crossing policy).</description></item>
+/// <item><term>PredictedLabel</term><description>Key column (key values = class names): the most probable class.</description></item>
+/// <item><term>RareClassProbability</term><description>Single: P(rare class | x), never changed by a crossing repair.</description></item>
+/// <item><term>CrossingRepaired</term><description>Boolean: the row's cumulative probabilities crossed (and were repaired, or made NaN under <see cref="CrossingRepair.Error"/>).</description></item>
+/// </list>
+/// </remarks>
+public sealed class OrdinalTransformer : OnnxBackedTransformer
+{
+    /// <summary>Name of the rare-class probability column.</summary>
+    public const string RareClassProbabilityColumnName = "RareClassProbability";
+
+    /// <summary>Name of the crossing flag column.</summary>
+    public const string CrossingRepairedColumnName = "CrossingRepaired";
+
+    private readonly DataViewType _featureType;
+
+    internal OrdinalTransformer(MLContext mlContext, OrdinalModel model, DataViewSchema inputSchema, string featureColumnName)
+        : base(mlContext, BuildGraph(model, featureColumnName, inputSchema[featureColumnName].Type), inputSchema,
+            new Dictionary<string, IReadOnlyList<string>> { [ColumnNames.PredictedLabel] = model.ClassNames },
+            [CrossingRepairedColumnName])
+    {
+        Model = model;
+        FeatureColumnName = featureColumnName;
+        _featureType = inputSchema[featureColumnName].Type;
+    }
+
+    /// <summary>The fitted model: coefficients, lambda path, diagnostics, and the managed prediction math.</summary>
+    public OrdinalModel Model { get; }
+
+    /// <summary>The feature column the model reads.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <inheritdoc />
+    protected override void CheckInputSchema(DataViewSchema inputSchema)
+    {
+        var column = SchemaChecks.Require(inputSchema, "feature", FeatureColumnName);
+        if (!column.Type.Equals(_featureType))
+        {
+            throw SchemaChecks.Mismatch("feature", FeatureColumnName, $"{_featureType}", column.Type);
+        }
+    }
+
+    /// <summary>The output columns an ordinal estimator adds.</summary>
+    internal static SchemaShape OutputShape(SchemaShape input) => SchemaShapes.With(input,
+        SchemaShapes.Vector(ColumnNames.Score, NumberDataViewType.Single),
+        SchemaShapes.Key(ColumnNames.PredictedLabel),
+        SchemaShapes.Scalar(RareClassProbabilityColumnName, NumberDataViewType.Single),
+        SchemaShapes.Scalar(CrossingRepairedColumnName, BooleanDataViewType.Instance));
+
+    private static ModelProto BuildGraph(OrdinalModel model, string featureColumn, DataViewType featureType)
+    {
+        int k = model.ClassCount, m = k - 1, p = model.FeatureCount;
+        var g = new OnnxGraphBuilder("ordinal_cumulative_logit");
+        var x = g.AddColumnInput(featureColumn, featureType, OnnxElementType.Double);
+        var weights = new double[p * m];
+        for (var j = 0; j < p; j++)
+        {
+            for (var b = 0; b < m; b++) weights[j * m + b] = model.Weights[b][j];
+        }
+        var eta = g.AddNode("Add", [g.AddNode("MatMul", [x, g.AddInitializer("weights", weights, p, m)]), g.AddInitializer("intercepts", model.Intercepts.ToArray(), m)]);
+        var cdf = g.AddNode("Sigmoid", [eta]);
+        var zeroColumn = g.AddNode("Mul", [Columns(g, cdf, 0, 1), g.AddInitializer("zero", [0.0], 1)]);
+        var oneColumn = g.AddNode("Add", [zeroColumn, g.AddInitializer("one", [1.0], 1)]);
+
+        // Crossing: any F_k > F_{k+1}.
+        var crossed = m == 1
+            ? g.AddNode("Reshape", [zeroColumn, g.AddInitializer("flat", [-1L], 1)])
+            : g.AddNode("ReduceMax", [g.AddNode("Cast", [g.AddNode("Greater", [Columns(g, cdf, 0, m - 1), Columns(g, cdf, 1, m)])], null, Attribute("to", (long)OnnxElementType.Double))],
+                null, Attribute("axes", [1L]), Attribute("keepdims", 0L));
+
+        var repaired = model.CrossingRepair switch
+        {
+            CrossingRepair.Clip => RunningMinimumFromTop(g, cdf, m),
+            CrossingRepair.Isotonic => IsotonicWithLastFixed(g, cdf, zeroColumn, m),
+            _ => cdf,
+        };
+        var probabilities = g.AddNode("Sub", [g.AddNode("Concat", [repaired, oneColumn], null, Attribute("axis", 1L)), g.AddNode("Concat", [zeroColumn, repaired], null, Attribute("axis", 1L))]);
+        if (model.CrossingRepair == CrossingRepair.Error)
+        {
+            var flag = g.AddNode("Cast", [g.AddNode("Unsqueeze", [crossed, g.AddInitializer("axis1", [1L], 1)])], null, Attribute("to", (long)OnnxElementType.Bool));
+            probabilities = g.AddNode("Where", [flag, g.AddInitializer("nan", [double.NaN], 1), probabilities]);
+        }
+        if (model.RareClass == RareClassPosition.First)
+        {
+            probabilities = g.AddNode("Gather", [probabilities, g.AddInitializer("reversed", Enumerable.Range(0, k).Reverse().Select(i => (long)i).ToArray(), k)], null, Attribute("axis", 1L));
+        }
+        g.AddNode("Cast", [probabilities], ColumnNames.Score, Attribute("to", (long)OnnxElementType.Float));
+        var argmax = g.AddNode("ArgMax", [probabilities], null, Attribute("axis", 1L), Attribute("keepdims", 0L));
+        g.AddNode("Cast", [g.AddNode("Add", [argmax, g.AddInitializer("one_index", [1L], 1)])], ColumnNames.PredictedLabel, Attribute("to", (long)OnnxElementType.Float));
+        var rare = g.AddNode("Sigmoid", [g.AddNode("Neg", [Columns(g, eta, m - 1, m)])]);
+        g.AddNode("Cast", [g.AddNode("Reshape", [rare, g.AddInitializer("flat_rare", [-1L], 1)])], RareClassProbabilityColumnName, Attribute("to", (long)OnnxElementType.Float));
+        g.AddNode("Cast", [crossed], CrossingRepairedColumnName, Attribute("to", (long)OnnxElementType.Float));
+
+        g.AddOutput(ColumnNames.Score, OnnxElementType.Float, Batch, k);
+        g.AddOutput(ColumnNames.PredictedLabel, OnnxElementType.Float, Batch);
+        g.AddOutput(RareClassProbabilityColumnName, OnnxElementType.Float, Batch);
+        g.AddOutput(CrossingRepairedColumnName, OnnxElementType.Float, Batch);
+        return g.Build();
+    }
+
+    /// <summary>Columns [from, to) of a [N, m] value.</summary>
+    private static string Columns(OnnxGraphBuilder g, string value, long from, long to) =>
+        g.AddNode("Slice", [value, g.AddInitializer(g.NewName("start"), [from], 1), g.AddInitializer(g.NewName("end"), [to], 1), g.AddInitializer(g.NewName("axes"), [1L], 1)]);
+
+    /// <summary>F'_k = min over j &gt;= k of F_j, as a masked minimum over [N, k, j].</summary>
+    private static string RunningMinimumFromTop(OnnxGraphBuilder g, string cdf, int m)
+    {
+        var mask = new double[m * m];
+        for (var k = 0; k < m; k++)
+        {
+            for (var j = 0; j < k; j++) mask[k * m + j] = double.PositiveInfinity;
+        }
+        var expanded = g.AddNode("Unsqueeze", [cdf, g.AddInitializer("clip_axis", [1L], 1)]);
+        var masked = g.AddNode("Add", [expanded, g.AddInitializer("clip_mask", mask, 1, m, m)]);
+        return g.AddNode("ReduceMin", [masked], null, Attribute("axes", [2L]), Attribute("keepdims", 0L));
+    }
+
+    /// <summary>
+    /// Isotonic regression of F_1..F_{m} with F_m fixed, by the max-min formula F'_k = max_{i &lt;= k} min_{j &gt;= k} mean(F_i..F_j),
+    /// where a block that reaches the last value takes that value (its weight is infinite).
+    /// </summary>
+    private static string IsotonicWithLastFixed(OnnxGraphBuilder g, string cdf, string zeroColumn, int m)
+    {
+        var sums = g.AddNode("Concat", [zeroColumn, g.AddNode("CumSum", [cdf, g.AddInitializer("iso_axis", [1L], [])])], null, Attribute("axis", 1L)); // [N, m+1]
+        var upper = g.AddNode("Unsqueeze", [Columns(g, sums, 1, m + 1), g.AddInitializer("iso_u", [1L], 1)]);   // [N, 1, m]: S_{j+1}
+        var lower = g.AddNode("Unsqueeze", [Columns(g, sums, 0, m), g.AddInitializer("iso_l", [2L], 1)]);       // [N, m, 1]: S_i
+        var length = new double[m * m];
+        var last = new bool[m * m];
+        var maskJ = new double[m * m];
+        var maskI = new double[m * m];
+        for (var a = 0; a < m; a++)
+        {
+            for (var b = 0; b < m; b++)
+            {
+                length[a * m + b] = Math.Max(b - a + 1, 1);
+                last[a * m + b] = b == m - 1;
+                maskJ[a * m + b] = b < a ? double.PositiveInfinity : 0;   // [k, j]
+                maskI[a * m + b] = b > a ? double.NegativeInfinity : 0;   // [k, i]
+            }
+        }
+        var means = g.AddNode("Div", [g.AddNode("Sub", [upper, lower]), g.AddInitializer("iso_length", length, m, m)]);   // [N, i, j]
+        var lastValue = g.AddNode("Unsqueeze", [Columns(g, cdf, m - 1, m), g.AddInitializer("iso_lv", [2L], 1)]);        // [N, 1, 1]
+        var lastMask = g.AddNode("Cast", [g.AddInitializer("iso_last", last.Select(v => v ? 1.0 : 0.0).ToArray(), m, m)], null, Attribute("to", (long)OnnxElementType.Bool));
+        means = g.AddNode("Where", [lastMask, lastValue, means]);
+        var byK = g.AddNode("Add", [g.AddNode("Unsqueeze", [means, g.AddInitializer("iso_k", [1L], 1)]), g.AddInitializer("iso_mask_j", maskJ, 1, m, 1, m)]); // [N, k, i, j]
+        var minOverJ = g.AddNode("ReduceMin", [byK], null, Attribute("axes", [3L]), Attribute("keepdims", 0L));               // [N, k, i]
+        var masked = g.AddNode("Add", [minOverJ, g.AddInitializer("iso_mask_i", maskI, 1, m, m)]);
+        return g.AddNode("ReduceMax", [masked], null, Attribute("axes", [2L]), Attribute("keepdims", 0L));                    // [N, k]
+    }
+}

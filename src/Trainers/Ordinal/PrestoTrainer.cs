@@ -1,0 +1,121 @@
+using Microsoft.ML.PaperExtensions.Runtime;
+using Microsoft.ML.SearchSpace;
+
+namespace Microsoft.ML.PaperExtensions.Ordinal;
+
+/// <summary>
+/// PRESTO (Faletto and Bien, ICML 2023): an ordinal model for accurate probabilities of a rare end class. It fits one
+/// weight vector per class boundary, <c>P(Y &lt;= k | x) = sigmoid(alpha_k + x' beta_k)</c>, and shrinks each vector towards its
+/// neighbour with an L1 penalty on the differences, so the rare boundary borrows strength from the others: lambda = 0 is the
+/// unrestricted non-parallel model, a large lambda is proportional odds.
+/// </summary>
+/// <remarks>
+/// <para>Input columns: the label (a key column whose key order is the class order, or an ordered numeric or Boolean
+/// column), the features (Single or Double, scalar or known-size vector), optionally example weights.</para>
+/// <para>Output columns: see <see cref="OrdinalTransformer"/> (<c>Score</c>, <c>PredictedLabel</c>,
+/// <c>RareClassProbability</c>, <c>CrossingRepaired</c>); ML.NET's multiclass evaluator and cross-validation run on them.</para>
+/// <list type="table">
+/// <listheader><term>Trainer characteristics</term><description></description></listheader>
+/// <item><term>Machine learning task</term><description>Ordinal regression (ordered multiclass)</description></item>
+/// <item><term>Is normalization required?</term><description>No: features are standardised internally and coefficients mapped back.</description></item>
+/// <item><term>Is caching required?</term><description>No: the data are read once.</description></item>
+/// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.PaperExtensions.Trainers, and a TorchSharp native package (TorchSharp-cpu) in the application.</description></item>
+/// </list>
+/// <para>Fitting: features are centred and scaled to unit (weighted, population) standard deviation; the penalised
+/// likelihood is minimised in float64 by proximal Newton (Fisher scoring with coordinate descent, as ordinalNet) until the
+/// KKT conditions hold to 1e-8; lambda is given, or chosen by K-fold cross-validation on the out-of-fold multi-class Brier
+/// score over a log-spaced path from lambda_max down (the largest lambda at the minimum), then refitted on all rows.</para>
+/// </remarks>
+public sealed class PrestoTrainer : IEstimator<OrdinalTransformer>
+{
+    /// <summary>Options of <see cref="PrestoTrainer"/>.</summary>
+    public sealed class Options
+    {
+        /// <summary>The label column: a key column (key order = class order) or an ordered numeric or Boolean column.</summary>
+        public string LabelColumnName { get; set; } = ColumnNames.Label;
+
+        /// <summary>The feature column: Single or Double, scalar or known-size vector.</summary>
+        public string FeatureColumnName { get; set; } = ColumnNames.Features;
+
+        /// <summary>An optional column of non-negative example weights.</summary>
+        public string? ExampleWeightColumnName { get; set; }
+
+        /// <summary>The penalty strength; null chooses it by cross-validation over the lambda path.</summary>
+        public double? Lambda { get; set; }
+
+        /// <summary>Number of lambda values on the path (from lambda_max down).</summary>
+        [Range(5, 100, 20, false)]
+        public int NumberOfLambdas { get; set; } = 20;
+
+        /// <summary>The smallest lambda on the path as a fraction of lambda_max.</summary>
+        [Range(1e-4, 0.5, 0.01, true)]
+        public double LambdaMinRatio { get; set; } = 0.01;
+
+        /// <summary>Folds of the cross-validation that chooses lambda.</summary>
+        public int NumberOfFolds { get; set; } = 5;
+
+        /// <summary>Elastic-net mixing: 1 = lasso on the differences (PRESTO), 0 = ridge (PRESTO_L2).</summary>
+        [Range(0.0, 1.0, 1.0, false)]
+        public double ElasticNetMixing { get; set; } = 1;
+
+        /// <summary>Whether the first weight vector is penalised too (towards 0), as in the authors' final code.</summary>
+        [BooleanChoice(true)]
+        public bool PenalizeFirstVector { get; set; } = true;
+
+        /// <summary>Which end class is the rare one.</summary>
+        public RareClassPosition RareClass { get; set; } = RareClassPosition.Last;
+
+        /// <summary>What prediction does when a row's cumulative probabilities cross.</summary>
+        public CrossingRepair CrossingRepair { get; set; } = CrossingRepair.Isotonic;
+
+        /// <summary>Seed of the fold assignment; null draws it from the MLContext.</summary>
+        public int? Seed { get; set; }
+
+        /// <summary>Where the tensor work runs.</summary>
+        public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
+    }
+
+    private readonly MLContext _mlContext;
+    private readonly Options _options;
+
+    internal PrestoTrainer(MLContext mlContext, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(options);
+        CheckOptions(options);
+        _mlContext = mlContext;
+        _options = options;
+    }
+
+    /// <summary>Fits the model.</summary>
+    public OrdinalTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
+
+    /// <summary>Fits the model, reporting progress along the lambda path and the folds, and stopping when cancelled.</summary>
+    public OrdinalTransformer Fit(IDataView input, CancellationToken cancellationToken, IProgress<TrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var settings = new OrdinalFitSettings(false, _options.Lambda, _options.NumberOfLambdas, _options.LambdaMinRatio, _options.NumberOfFolds,
+            _options.ElasticNetMixing, _options.PenalizeFirstVector, _options.RareClass, _options.CrossingRepair,
+            TorchRuntime.ResolveSeed(_options.Seed, _mlContext, nameof(PrestoTrainer)));
+        return OrdinalTraining.Fit(_mlContext, input, _options.LabelColumnName, _options.FeatureColumnName, _options.ExampleWeightColumnName,
+            _options.Device, settings, nameof(PrestoTrainer), progress, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
+        OrdinalTraining.OutputSchema(inputSchema, _options.LabelColumnName, _options.FeatureColumnName, _options.ExampleWeightColumnName);
+
+    private static void CheckOptions(Options o)
+    {
+        if (o.Lambda is { } lambda && !(lambda >= 0 && double.IsFinite(lambda)))
+            throw new ArgumentOutOfRangeException(nameof(Options.Lambda), lambda, $"Lambda must be a finite number >= 0, but is {lambda}.");
+        if (o.NumberOfLambdas < 1)
+            throw new ArgumentOutOfRangeException(nameof(Options.NumberOfLambdas), o.NumberOfLambdas, $"NumberOfLambdas must be at least 1, but is {o.NumberOfLambdas}.");
+        if (!(o.LambdaMinRatio > 0 && o.LambdaMinRatio < 1))
+            throw new ArgumentOutOfRangeException(nameof(Options.LambdaMinRatio), o.LambdaMinRatio, $"LambdaMinRatio must lie in (0, 1), but is {o.LambdaMinRatio}.");
+        if (o.NumberOfFolds < 2)
+            throw new ArgumentOutOfRangeException(nameof(Options.NumberOfFolds), o.NumberOfFolds, $"NumberOfFolds must be at least 2, but is {o.NumberOfFolds}.");
+        if (!(o.ElasticNetMixing >= 0 && o.ElasticNetMixing <= 1))
+            throw new ArgumentOutOfRangeException(nameof(Options.ElasticNetMixing), o.ElasticNetMixing, $"ElasticNetMixing must lie in [0, 1], but is {o.ElasticNetMixing}.");
+    }
+}
