@@ -82,6 +82,22 @@ internal static class SchemaShapes
         _ => NumberDataViewType.UInt64,
     };
 
+    /// <summary>How a column reads in an error message: "Single", "Vector&lt;Single&gt;", "Vector&lt;Single&gt; of unknown size", "Key&lt;UInt32&gt;".</summary>
+    public static string Describe(SchemaShape.Column column)
+    {
+        var item = column.IsKey ? $"Key<{column.ItemType}>" : $"{column.ItemType}";
+        return column.Kind switch
+        {
+            SchemaShape.Column.VectorKind.Vector => $"Vector<{item}>",
+            SchemaShape.Column.VectorKind.VariableVector => $"Vector<{item}> of unknown size",
+            _ => item,
+        };
+    }
+
+    /// <summary>The exception for a column of the wrong type, as <see cref="SchemaChecks.Mismatch"/> words it.</summary>
+    public static ArgumentOutOfRangeException Mismatch(string role, SchemaShape.Column column, string expected) =>
+        new(role, $"{char.ToUpperInvariant(role[0]) + role[1..]} column '{column.Name}' has the wrong type: expected {expected}, but found {Describe(column)}.");
+
     private static SchemaShape.Column Create(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, SchemaShape? annotations) =>
         (SchemaShape.Column)ColumnConstructor.Invoke([name, kind, itemType, isKey, annotations]);
 

@@ -169,15 +169,22 @@ internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalFitSettings
         return sum / total;
     }
 
+    /// <summary>
+    /// A coefficient this large on the standardised scale (a one-SD change multiplying the odds by e^30) only arises when
+    /// the likelihood has no finite maximum.
+    /// </summary>
+    private const double SeparationBound = 30;
+
     private SolverResult Solve(CumulativeLogitProblem problem, double[] start, PenaltySettings penalty, string stage)
     {
         var result = ProximalNewtonSolver.Solve(problem, start, penalty, monitor.CancellationToken);
-        if (!result.Converged && MaxAbs(result.Phi) > 50)
+        var largest = MaxAbs(result.Phi);
+        if (largest > SeparationBound && (penalty.Lambda == 0 || !result.Converged))
         {
             throw new InvalidOperationException(
-                $"The {stage} fit did not converge: coefficients grow without bound (largest {MaxAbs(result.Phi):G3} on the standardised scale), " +
-                $"which means the classes of label column '{data.LabelColumn}' are (quasi-)completely separated by the features. " +
-                "Use PRESTO with a positive lambda, or remove the separating features.");
+                $"The {stage} fit has no finite maximum: coefficients grow without bound (largest {largest:G3} on the standardised scale), " +
+                $"so the classes of label column '{data.LabelColumn}' are (quasi-)completely separated by the features. " +
+                "Use PRESTO with a positive lambda and PenalizeFirstVector = true, or remove the separating features.");
         }
         return result;
     }

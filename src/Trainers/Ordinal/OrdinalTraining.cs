@@ -28,19 +28,19 @@ internal static class OrdinalTraining
         var featureColumn = SchemaShapes.Require(input, "feature", features);
         if (featureColumn.Kind == SchemaShape.Column.VectorKind.VariableVector || (featureColumn.ItemType != NumberDataViewType.Single && featureColumn.ItemType != NumberDataViewType.Double))
         {
-            throw SchemaChecks.Mismatch("feature", features, "Single or Double, scalar or known-size vector", featureColumn.ItemType);
+            throw SchemaShapes.Mismatch("feature", featureColumn, "Single or Double, scalar or known-size vector");
         }
         var labelColumn = SchemaShapes.Require(input, "label", label);
-        if (labelColumn.Kind != SchemaShape.Column.VectorKind.Scalar || !(labelColumn.IsKey || labelColumn.ItemType is NumberDataViewType or BooleanDataViewType))
+        if (labelColumn.Kind != SchemaShape.Column.VectorKind.Scalar || !(labelColumn.IsKey || labelColumn.ItemType is NumberDataViewType || labelColumn.ItemType is BooleanDataViewType))
         {
-            throw SchemaChecks.Mismatch("label", label, "a key, numeric or Boolean scalar", labelColumn.ItemType);
+            throw SchemaShapes.Mismatch("label", labelColumn, "a key, numeric or Boolean scalar");
         }
         if (weight is not null)
         {
             var weightColumn = SchemaShapes.Require(input, "example weight", weight);
             if (weightColumn.Kind != SchemaShape.Column.VectorKind.Scalar || (weightColumn.ItemType != NumberDataViewType.Single && weightColumn.ItemType != NumberDataViewType.Double))
             {
-                throw SchemaChecks.Mismatch("example weight", weight, "Single or Double scalar", weightColumn.ItemType);
+                throw SchemaShapes.Mismatch("example weight", weightColumn, "Single or Double scalar");
             }
         }
         return OrdinalTransformer.OutputShape(input);
