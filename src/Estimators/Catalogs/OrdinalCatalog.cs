@@ -1,3 +1,4 @@
+using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.Data;
 using Microsoft.ML.PaperExtensions.Metrics;
 
@@ -18,11 +19,11 @@ public sealed class OrdinalCatalog : TaskCatalogBase
     /// <param name="labelColumnName">The true class: a key column (key order = class order) or numeric class indices 0..K-1.</param>
     /// <param name="scoreColumnName">A known-size vector of K class probabilities, in class order.</param>
     /// <param name="rareClass">The 0-based class whose probability matters most; the last class when null.</param>
-    /// <exception cref="ArgumentException">A column is missing or mistyped, a label is outside 0..K-1, or a probability is outside [0, 1].</exception>
+    /// <exception cref="ArgumentException">A column is missing or mistyped, a label is outside 0..K-1, or a probability is NaN or outside [0, 1].</exception>
     public OrdinalEvaluation Evaluate(IDataView data, string labelColumnName = "Label", string scoreColumnName = "Score", int? rareClass = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var read = DataViewReader.Read(data, new DataViewReader.Request([scoreColumnName], labelColumnName, LabelKind.Key | LabelKind.Numeric, FeatureRole: "score"));
+        var read = DataViewReader.Read(data, new DataViewReader.Request([scoreColumnName], labelColumnName, LabelKind.Key | LabelKind.Numeric, FeatureRole: "score", AllowNonFiniteFeatures: true));
         var classCount = read.FeatureCount;
         if (classCount < 2)
         {
@@ -41,7 +42,26 @@ public sealed class OrdinalCatalog : TaskCatalogBase
         var rare = rareClass ?? classCount - 1;
         ArgumentOutOfRangeException.ThrowIfNegative(rare, nameof(rareClass));
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rare, classCount, nameof(rareClass));
-        return OrdinalEvaluation.Compute(read.Features, labels, classCount, rare);
+        var probabilities = read.Features;
+        var nan = Array.FindIndex(probabilities, v => !double.IsFinite(v));
+        if (nan >= 0)
+        {
+            throw new ArgumentException($"Score column '{scoreColumnName}' has a NaN or infinite probability at row {nan / classCount} (an ordinal model with " +
+                "CrossingRepair = Error gives NaN where its cumulative probabilities cross).", nameof(scoreColumnName));
+        }
+        return OrdinalEvaluation.Compute(probabilities, labels, classCount, rare, CountCrossingRepairs(data));
+    }
+
+    /// <summary>The column in which ordinal models flag rows whose cumulative probabilities crossed.</summary>
+    public const string CrossingRepairedColumnName = "CrossingRepaired";
+
+    private static int? CountCrossingRepairs(IDataView data)
+    {
+        if (data.Schema.GetColumnOrNull(CrossingRepairedColumnName) is not { Type: BooleanDataViewType } column)
+        {
+            return null;
+        }
+        return data.GetColumn<bool>(column).Count(repaired => repaired);
     }
 
     /// <summary>

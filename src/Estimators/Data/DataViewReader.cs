@@ -14,7 +14,9 @@ internal static class DataViewReader
     /// <param name="AllowedLabels">The label types the caller accepts.</param>
     /// <param name="WeightColumn">The example-weight column, or null.</param>
     /// <param name="FeatureRole">How error messages call the feature columns (for example "time" or "score").</param>
-    internal sealed record Request(IReadOnlyList<string> FeatureColumns, string? LabelColumn = null, LabelKind AllowedLabels = LabelKind.None, string? WeightColumn = null, string FeatureRole = "feature");
+    /// <param name="AllowNonFiniteFeatures">Whether NaN and infinite feature values are passed on instead of reported.</param>
+    internal sealed record Request(IReadOnlyList<string> FeatureColumns, string? LabelColumn = null, LabelKind AllowedLabels = LabelKind.None, string? WeightColumn = null,
+        string FeatureRole = "feature", bool AllowNonFiniteFeatures = false);
 
     /// <summary>Validates the schema for <paramref name="request"/> without reading data; returns the feature layout.</summary>
     public static IReadOnlyList<FeatureSlot> Validate(DataViewSchema schema, Request request)
@@ -87,7 +89,7 @@ internal static class DataViewReader
             {
                 var slice = features.AsSpan(row * width + slots[j].Offset, slots[j].Width);
                 featureCopiers[j](slice);
-                if (!AllFinite(slice)) Flag(j, row);
+                if (!request.AllowNonFiniteFeatures && !AllFinite(slice)) Flag(j, row);
             }
             if (labelGetter is not null)
             {

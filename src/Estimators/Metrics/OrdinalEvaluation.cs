@@ -12,6 +12,8 @@ namespace Microsoft.ML.PaperExtensions.Metrics;
 /// <param name="RareClass">The class treated as rare (the last by default).</param>
 /// <param name="RareClassBrierScore">Brier score of the rare class alone.</param>
 /// <param name="RareClassCalibrationError">See <see cref="ProbabilityMetrics.CalibrationError"/>, for the rare class.</param>
+/// <param name="CrossingRepairs">Rows whose cumulative probabilities crossed and were repaired (from a Boolean
+/// <c>CrossingRepaired</c> column), or null when the data have no such column.</param>
 public sealed record OrdinalEvaluation(
     int RowCount,
     int ClassCount,
@@ -23,9 +25,10 @@ public sealed record OrdinalEvaluation(
     double QuadraticWeightedKappa,
     int RareClass,
     double RareClassBrierScore,
-    double RareClassCalibrationError)
+    double RareClassCalibrationError,
+    int? CrossingRepairs = null)
 {
-    internal static OrdinalEvaluation Compute(double[] probabilities, int[] labels, int classCount, int rareClass)
+    internal static OrdinalEvaluation Compute(double[] probabilities, int[] labels, int classCount, int rareClass, int? crossingRepairs)
     {
         var n = labels.Length;
         var predicted = new int[n];
@@ -62,6 +65,7 @@ public sealed record OrdinalEvaluation(
             kappa,
             rareClass,
             ProbabilityMetrics.BrierScore(rareProbability, isRare),
-            ProbabilityMetrics.CalibrationError(rareProbability, isRare));
+            ProbabilityMetrics.CalibrationError(rareProbability, isRare),
+            crossingRepairs);
     }
 }

@@ -25,7 +25,7 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
     public const string RareClassProbabilityColumnName = "RareClassProbability";
 
     /// <summary>Name of the crossing flag column.</summary>
-    public const string CrossingRepairedColumnName = "CrossingRepaired";
+    public const string CrossingRepairedColumnName = OrdinalCatalog.CrossingRepairedColumnName;
 
     private readonly DataViewType _featureType;
 

@@ -84,6 +84,16 @@ public sealed class OrdinalTransformerTests
             }
         }
         Assert.IsGreaterThan(10, crossings, "the extreme rows must exercise the repair");
+
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(rows.Select(r => new PrestoPropertyTests.Row { Label = 3, Features = r.Features })));
+        if (repair == CrossingRepair.Error)
+        {
+            StringAssert.Contains(Assert.Throws<ArgumentException>(() => ml.Ordinal().Evaluate(scored)).Message, "CrossingRepair = Error");
+        }
+        else
+        {
+            Assert.AreEqual(crossings, ml.Ordinal().Evaluate(scored).CrossingRepairs, "the evaluator counts the repaired rows");
+        }
     }
 
     private static OrdinalModel WithRepair(OrdinalModel m, CrossingRepair repair) =>
