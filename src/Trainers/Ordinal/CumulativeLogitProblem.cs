@@ -10,9 +10,6 @@ namespace Microsoft.ML.PaperExtensions.Ordinal;
 /// </summary>
 internal sealed class CumulativeLogitProblem : IDisposable
 {
-    /// <summary>Fitted probabilities are floored here when forming the Fisher information (as ordinalNet's pMin).</summary>
-    private const double ProbabilityFloor = 1e-8;
-
     private readonly Tensor _x;        // [n, p] standardised features
     private readonly Tensor _xa;       // [n, p+1] with a leading column of ones
     private readonly Tensor _y;        // [n] class index, int64
@@ -59,10 +56,11 @@ internal sealed class CumulativeLogitProblem : IDisposable
     }
 
     /// <summary>
-    /// The mean negative log-likelihood, its gradient in <c>phi</c>, and the expected (Fisher) information in <c>phi</c>
-    /// as a dense row-major matrix.
+    /// The mean negative log-likelihood, its gradient in <c>phi</c>, and its Hessian in <c>phi</c> as a dense row-major
+    /// matrix. The cumulative logit log-likelihood is concave in eta, so the Hessian is positive semi-definite and the
+    /// Newton model is exact to second order (ordinalNet's Fisher scoring converges only linearly near crossing rows).
     /// </summary>
-    public (double Value, double[] Gradient, double[] Information) Quadratic(ReadOnlySpan<double> phi)
+    public (double Value, double[] Gradient, double[] Hessian) Quadratic(ReadOnlySpan<double> phi)
     {
         using var scope = NewDisposeScope();
         int m = BoundaryCount, q = FeatureCount + 1, k = ClassCount;
@@ -70,33 +68,32 @@ internal sealed class CumulativeLogitProblem : IDisposable
         var logp = LogProbabilityOfObserved(eta);
         var value = -(logp * _weight).sum().item<double>();
 
-        var cdf = sigmoid(eta);                       // F_k
-        var density = cdf * (1 - cdf);                // f_k
-        // d log p_y / d eta_k = f_k / p_y * (1{y = k} - 1{y = k+1}); the end classes use the stable forms 1 - F and F.
-        var p = logp.exp().unsqueeze(1);
-        var ratio = density / p;
-        var upperRatio = where(_y.unsqueeze(1) == 0, 1 - cdf, ratio);
-        var lowerRatio = where(_y.unsqueeze(1) == k - 1, cdf, ratio);
-        var score = _upper * upperRatio - _lower * lowerRatio;         // [n, m]
-        var gEta = -score * _weight.unsqueeze(1);                      // gradient of the mean NLL in eta
-        var gTheta = _xa.t().matmul(gEta);                             // [q, m]: row 0 intercepts, rows 1.. beta
-        var gPhi = cat([gTheta[..1], ReverseCumsum(gTheta[1..], 1)], 0).t().contiguous(); // [m, q]
+        // Per row, p = sigmoid(u) - sigmoid(l) with u = eta_y (upper) and l = eta_{y-1} (lower); r = f / p for each side,
+        // in stable form for the end classes (y = 0: r_u = 1 - sigmoid(u); y = K-1: r_l = sigmoid(l)).
+        var (upperEta, lowerEta) = Bounds(eta);
+        var sU = sigmoid(upperEta);
+        var sL = sigmoid(lowerEta);
+        var p = logp.exp().clamp_min(1e-300);
+        var rU = where(_y == 0, 1 - sU, sU * (1 - sU) / p);
+        var rL = where(_y == k - 1, sL, sL * (1 - sL) / p);
+        // -log p: d/du = -r_u, d/dl = r_l; d2/du2 = r_u^2 - (1 - 2 s_u) r_u, d2/dl2 = r_l^2 + (1 - 2 s_l) r_l, d2/du dl = -r_u r_l.
+        var hUU = rU.square() - (1 - 2 * sU) * rU;
+        var hLL = rL.square() + (1 - 2 * sL) * rL;
+        var hUL = -rU * rL;
+        var w = _weight.unsqueeze(1);
+        var gEta = (-_upper * rU.unsqueeze(1) + _lower * rL.unsqueeze(1)) * w;                    // [n, m]
+        var diagonal = (_upper * hUU.unsqueeze(1) + _lower * hLL.unsqueeze(1)) * w;                // [n, m]
+        var offDiagonal = (_lower * hUL.unsqueeze(1) * w)[.., ..^1];                               // [n, m-1]: boundaries (k, k+1) of class k+1
 
-        // Fisher information in eta (tridiagonal): I_kk = f_k^2 (1/p_k + 1/p_{k+1}), I_k,k+1 = -f_k f_{k+1} / p_{k+1},
-        // with the class probabilities floored at ProbabilityFloor and renormalised.
-        var padded = cat([zeros(RowCount, 1, ScalarType.Float64), cdf, ones(RowCount, 1, ScalarType.Float64)], 1);
-        var classP = (padded[.., 1..] - padded[.., ..^1]).clamp_min(ProbabilityFloor);
-        classP = classP / classP.sum(1, keepdim: true);
-        var invP = 1 / classP;
-        var diagonal = density.square() * (invP[.., ..^1] + invP[.., 1..]) * _weight.unsqueeze(1);           // [n, m]
+        var gTheta = _xa.t().matmul(gEta);                                                         // [q, m]: row 0 intercepts, rows 1.. beta
+        var gPhi = cat([gTheta[..1], ReverseCumsum(gTheta[1..], 1)], 0).t().contiguous();          // [m, q]
         var blocks = zeros(new long[] { m, m, q, q }, ScalarType.Float64);
         for (var b = 0; b < m; b++)
         {
             blocks[b, b] = _xa.t().matmul(_xa * diagonal[.., b].unsqueeze(1));
             if (b + 1 < m)
             {
-                var off = -density[.., b] * density[.., b + 1] * invP[.., b + 1] * _weight;
-                var block = _xa.t().matmul(_xa * off.unsqueeze(1));
+                var block = _xa.t().matmul(_xa * offDiagonal[.., b].unsqueeze(1));
                 blocks[b, b + 1] = block;
                 blocks[b + 1, b] = block.t();
             }
@@ -106,9 +103,9 @@ internal sealed class CumulativeLogitProblem : IDisposable
         var featureColumns = arange(q).ge(1).reshape(1, 1, 1, q);
         blocks = where(featureRows, ReverseCumsum(blocks, 0), blocks);
         blocks = where(featureColumns, ReverseCumsum(blocks, 1), blocks);
-        var information = blocks.permute(0, 2, 1, 3).reshape(m * q, m * q).contiguous();
+        var hessian = blocks.permute(0, 2, 1, 3).reshape(m * q, m * q).contiguous();
 
-        return (double.IsNaN(value) ? double.PositiveInfinity : value, gPhi.data<double>().ToArray(), information.data<double>().ToArray());
+        return (double.IsNaN(value) ? double.PositiveInfinity : value, gPhi.data<double>().ToArray(), hessian.data<double>().ToArray());
     }
 
     /// <summary>Class probabilities [n, K] of these rows at <paramref name="phi"/>, without any crossing repair.</summary>
@@ -121,13 +118,18 @@ internal sealed class CumulativeLogitProblem : IDisposable
         return _x.matmul(beta) + alpha.unsqueeze(0);
     }
 
-    /// <summary>log P(y_i | x_i), NaN where the cumulative probabilities cross at the observed class.</summary>
-    private Tensor LogProbabilityOfObserved(Tensor eta)
+    /// <summary>eta_y (+infinity for the last class) and eta_{y-1} (-infinity for the first) of each row.</summary>
+    private (Tensor Upper, Tensor Lower) Bounds(Tensor eta)
     {
         var n = RowCount;
         var padded = cat([full(n, 1, double.NegativeInfinity, ScalarType.Float64), eta, full(n, 1, double.PositiveInfinity, ScalarType.Float64)], 1);
-        var upper = padded.gather(1, (_y + 1).unsqueeze(1)).squeeze(1);
-        var lower = padded.gather(1, _y.unsqueeze(1)).squeeze(1);
+        return (padded.gather(1, (_y + 1).unsqueeze(1)).squeeze(1), padded.gather(1, _y.unsqueeze(1)).squeeze(1));
+    }
+
+    /// <summary>log P(y_i | x_i), NaN where the cumulative probabilities cross at the observed class.</summary>
+    private Tensor LogProbabilityOfObserved(Tensor eta)
+    {
+        var (upper, lower) = Bounds(eta);
         // log(sigmoid(b) - sigmoid(a)) = logsigmoid(b) + logsigmoid(-a) + log(-expm1(a - b)), for b > a.
         var gap = -expm1(lower - upper);
         var logp = nn.functional.logsigmoid(upper) + nn.functional.logsigmoid(-lower) + gap.log();

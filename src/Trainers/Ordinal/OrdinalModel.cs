@@ -73,7 +73,7 @@ public sealed class OrdinalModel
     /// <summary>Training rows.</summary>
     public int RowCount { get; }
 
-    /// <summary>Outer (Fisher scoring) iterations of the final fit.</summary>
+    /// <summary>Outer (proximal Newton) iterations of the final fit.</summary>
     public int Iterations { get; }
 
     /// <summary>Whether the final fit met its KKT tolerance.</summary>

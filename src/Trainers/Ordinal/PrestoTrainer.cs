@@ -22,7 +22,7 @@ namespace Microsoft.ML.PaperExtensions.Ordinal;
 /// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.PaperExtensions.Trainers, and a TorchSharp native package (TorchSharp-cpu) in the application.</description></item>
 /// </list>
 /// <para>Fitting: features are centred and scaled to unit (weighted, population) standard deviation; the penalised
-/// likelihood is minimised in float64 by proximal Newton (Fisher scoring with coordinate descent, as ordinalNet) until the
+/// likelihood is minimised in float64 by proximal Newton (exact Hessian, coordinate descent with soft-thresholding) until the
 /// KKT conditions hold to 1e-8; lambda is given, or chosen by K-fold cross-validation on the out-of-fold multi-class Brier
 /// score over a log-spaced path from lambda_max down (the largest lambda at the minimum), then refitted on all rows.</para>
 /// </remarks>
