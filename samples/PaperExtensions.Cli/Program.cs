@@ -5,5 +5,6 @@ var root = new RootCommand("mlnet-papers: fit and evaluate Microsoft.ML.PaperExt
 {
     InfoCommand.Create(),
     ConcordanceCommand.Create(),
+    OrdinalCommand.Create(),
 };
 return await CliRunner.RunAsync(root, args);

@@ -218,6 +218,25 @@ public static class TorchRuntime
         return seed ?? ((IHostEnvironment)mlContext).Register(componentName).Rand.Next();
     }
 
+    /// <summary>
+    /// Sets libtorch's intra-op thread count until the result is disposed. On small tensors the thread hand-off costs more
+    /// than the work (seen here: a 115-parameter ordinal fit ran 13 times faster on one thread than on two), so trainers
+    /// use one thread below a problem size. The setting is process-wide: do not run other TorchSharp work meanwhile.
+    /// </summary>
+    public static IDisposable IntraOpThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        EnsureInitialized();
+        var previous = get_num_threads();
+        set_num_threads(threads);
+        return new RestoreThreads(previous);
+    }
+
+    private sealed class RestoreThreads(int previous) : IDisposable
+    {
+        public void Dispose() => set_num_threads(previous);
+    }
+
     /// <summary>Writes an informational message to <see cref="MLContext.Log"/>, under the component's name.</summary>
     public static void Log(MLContext mlContext, string componentName, string message)
     {

@@ -1,3 +1,4 @@
+using Microsoft.ML.PaperExtensions.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -105,7 +106,7 @@ internal sealed class CumulativeLogitProblem : IDisposable
         blocks = where(featureColumns, ReverseCumsum(blocks, 1), blocks);
         var hessian = blocks.permute(0, 2, 1, 3).reshape(m * q, m * q).contiguous();
 
-        return (double.IsNaN(value) ? double.PositiveInfinity : value, gPhi.data<double>().ToArray(), hessian.data<double>().ToArray());
+        return (double.IsNaN(value) ? double.PositiveInfinity : value, TensorCopy.ToArray(gPhi), TensorCopy.ToArray(hessian));
     }
 
     /// <summary>Class probabilities [n, K] of these rows at <paramref name="phi"/>, without any crossing repair.</summary>
