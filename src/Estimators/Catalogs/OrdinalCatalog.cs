@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.Data;
 using Microsoft.ML.PaperExtensions.Metrics;
@@ -16,7 +17,10 @@ public sealed class OrdinalCatalog : TaskCatalogBase
     /// Evaluates predicted class probabilities of ordered classes.
     /// </summary>
     /// <param name="data">Scored data.</param>
-    /// <param name="labelColumnName">The true class: a key column (key order = class order) or numeric class indices 0..K-1.</param>
+    /// <param name="labelColumnName">
+    /// The true class: a key column (key order = class order), or a numeric column holding either the class values a model
+    /// of this package was trained on (read from the key values of its <c>PredictedLabel</c>) or class indices 0..K-1.
+    /// </param>
     /// <param name="scoreColumnName">A known-size vector of K class probabilities, in class order.</param>
     /// <param name="rareClass">The 0-based class whose probability matters most; the last class when null.</param>
     /// <exception cref="ArgumentException">A column is missing or mistyped, a label is outside 0..K-1, or a probability is NaN or outside [0, 1].</exception>
@@ -29,15 +33,20 @@ public sealed class OrdinalCatalog : TaskCatalogBase
         {
             throw new ArgumentException($"Score column '{scoreColumnName}' must hold at least two class probabilities, but has {classCount}.", nameof(scoreColumnName));
         }
+        // A numeric label holds class values; a model of this package names its classes by those values in the key
+        // values of PredictedLabel, which maps them to indices. Without that column the values must be the indices.
+        var classValues = data.Schema[labelColumnName].Type is NumberDataViewType ? ClassNames(data.Schema, classCount) : null;
         var labels = new int[read.RowCount];
         for (var i = 0; i < labels.Length; i++)
         {
             var value = read.Label![i];
-            if (value != Math.Floor(value) || value < 0 || value >= classCount)
+            var index = classValues is null ? value : Array.IndexOf(classValues, value.ToString(CultureInfo.InvariantCulture));
+            if (index != Math.Floor(index) || index < 0 || index >= classCount)
             {
-                throw new ArgumentException($"Label column '{labelColumnName}' has the value {value} at row {i}; classes must be 0 to {classCount - 1} to match score column '{scoreColumnName}'.", nameof(labelColumnName));
+                var expected = classValues is null ? $"0 to {classCount - 1}" : string.Join(", ", classValues);
+                throw new ArgumentException($"Label column '{labelColumnName}' has the value {value} at row {i}; classes must be {expected} to match score column '{scoreColumnName}'.", nameof(labelColumnName));
             }
-            labels[i] = (int)value;
+            labels[i] = (int)index;
         }
         var rare = rareClass ?? classCount - 1;
         ArgumentOutOfRangeException.ThrowIfNegative(rare, nameof(rareClass));
@@ -54,6 +63,20 @@ public sealed class OrdinalCatalog : TaskCatalogBase
 
     /// <summary>The column in which ordinal models flag rows whose cumulative probabilities crossed.</summary>
     public const string CrossingRepairedColumnName = "CrossingRepaired";
+
+    /// <summary>The text key values of a K-class PredictedLabel column, or null.</summary>
+    private static string[]? ClassNames(DataViewSchema schema, int classCount)
+    {
+        if (schema.GetColumnOrNull(ColumnNames.PredictedLabel) is not { Type: KeyDataViewType } column
+            || column.Annotations.Schema.GetColumnOrNull("KeyValues") is not { Type: VectorDataViewType { ItemType: TextDataViewType, Size: var size } }
+            || size != classCount)
+        {
+            return null;
+        }
+        var names = default(VBuffer<ReadOnlyMemory<char>>);
+        column.GetKeyValues(ref names);
+        return names.DenseValues().Select(n => n.ToString()).ToArray();
+    }
 
     private static int? CountCrossingRepairs(IDataView data)
     {
