@@ -48,7 +48,7 @@ internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalFitSettings
         using var problem = new CumulativeLogitProblem(x, data.Classes, data.Weights, K);
         var penalty = Penalty(lambda: 0);
 
-        var unpenalised = Solve(problem, Start(null), penalty with { Fixed = PenalisedOrFixed(penalty) }, "unpenalised start");
+        var unpenalised = Solve(problem, Start(null), penalty with { Fixed = FixPenalised(penalty) }, "unpenalised start");
         if (settings.ProportionalOdds)
         {
             var po = Solve(problem, unpenalised.Phi, penalty with { Fixed = ProportionalOddsFixed() }, "proportional odds");
@@ -129,7 +129,7 @@ internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalFitSettings
             using var x = data.Standardised(train, mean, sd, device);
             using var problem = new CumulativeLogitProblem(x, train.Select(i => data.Classes[i]).ToArray(), train.Select(i => data.Weights[i]).ToArray(), K);
             var penalty = Penalty(0);
-            var start = Solve(problem, Start(train), penalty with { Fixed = PenalisedOrFixed(penalty) }, "cross-validation");
+            var start = Solve(problem, Start(train), penalty with { Fixed = FixPenalised(penalty) }, "cross-validation");
             var fits = FitPath(problem, start.Phi, lambdas, $"cross-validation fold {f + 1} of {folds}");
             for (var l = 0; l < lambdas.Length; l++)
             {
@@ -228,7 +228,7 @@ internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalFitSettings
         return new PenaltySettings(lambda, settings.Mixing, factor, new bool[factor.Length]);
     }
 
-    private static bool[] PenalisedOrFixed(PenaltySettings penalty) => penalty.PenaltyFactor.Select(c => c > 0).ToArray();
+    private static bool[] FixPenalised(PenaltySettings penalty) => penalty.PenaltyFactor.Select(c => c > 0).ToArray();
 
     /// <summary>Proportional odds: every difference psi_2..psi_{K-1} held at 0, so all beta_k equal psi_1.</summary>
     private bool[] ProportionalOddsFixed()
