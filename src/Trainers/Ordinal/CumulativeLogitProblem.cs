@@ -26,9 +26,10 @@ internal sealed class CumulativeLogitProblem : IDisposable
         var n = RowCount;
         _x = standardisedFeatures.alias().DetachFromDisposeScope();
         using var scope = NewDisposeScope();
-        _xa = cat([ones(n, 1, ScalarType.Float64), _x], 1).DetachFromDisposeScope();
-        _y = tensor(classes, ScalarType.Int64).DetachFromDisposeScope();
-        var w = tensor(weights, ScalarType.Float64);
+        var device = _x.device;
+        _xa = cat([ones(n, 1, ScalarType.Float64, device), _x], 1).DetachFromDisposeScope();
+        _y = tensor(classes, ScalarType.Int64, device).DetachFromDisposeScope();
+        var w = tensor(weights, ScalarType.Float64, device);
         _weight = (w / w.sum()).DetachFromDisposeScope();
         var oneHot = nn.functional.one_hot(_y, classCount).to_type(ScalarType.Float64);
         _upper = oneHot[.., ..(classCount - 1)].contiguous().DetachFromDisposeScope();
@@ -88,7 +89,7 @@ internal sealed class CumulativeLogitProblem : IDisposable
 
         var gTheta = _xa.t().matmul(gEta);                                                         // [q, m]: row 0 intercepts, rows 1.. beta
         var gPhi = cat([gTheta[..1], ReverseCumsum(gTheta[1..], 1)], 0).t().contiguous();          // [m, q]
-        var blocks = zeros(new long[] { m, m, q, q }, ScalarType.Float64);
+        var blocks = zeros(new long[] { m, m, q, q }, ScalarType.Float64, _x.device);
         for (var b = 0; b < m; b++)
         {
             blocks[b, b] = _xa.t().matmul(_xa * diagonal[.., b].unsqueeze(1));
@@ -100,8 +101,8 @@ internal sealed class CumulativeLogitProblem : IDisposable
             }
         }
         // theta = C phi: beta_k = sum_{l <= k} psi_l, intercepts unchanged. H_phi = C' H_theta C.
-        var featureRows = arange(q).ge(1).reshape(1, 1, q, 1);
-        var featureColumns = arange(q).ge(1).reshape(1, 1, 1, q);
+        var featureRows = arange(q, device: _x.device).ge(1).reshape(1, 1, q, 1);
+        var featureColumns = arange(q, device: _x.device).ge(1).reshape(1, 1, 1, q);
         blocks = where(featureRows, ReverseCumsum(blocks, 0), blocks);
         blocks = where(featureColumns, ReverseCumsum(blocks, 1), blocks);
         var hessian = blocks.permute(0, 2, 1, 3).reshape(m * q, m * q).contiguous();
@@ -113,7 +114,7 @@ internal sealed class CumulativeLogitProblem : IDisposable
     public Tensor Eta(ReadOnlySpan<double> phi)
     {
         int m = BoundaryCount, q = FeatureCount + 1;
-        var parameters = tensor(phi.ToArray(), [m, q], ScalarType.Float64);
+        var parameters = tensor(phi.ToArray(), [m, q], ScalarType.Float64, _x.device);
         var alpha = parameters[.., 0];
         var beta = parameters[.., 1..].cumsum(0).t();      // [p, m]
         return _x.matmul(beta) + alpha.unsqueeze(0);
@@ -123,7 +124,7 @@ internal sealed class CumulativeLogitProblem : IDisposable
     private (Tensor Upper, Tensor Lower) Bounds(Tensor eta)
     {
         var n = RowCount;
-        var padded = cat([full(n, 1, double.NegativeInfinity, ScalarType.Float64), eta, full(n, 1, double.PositiveInfinity, ScalarType.Float64)], 1);
+        var padded = cat([full(n, 1, double.NegativeInfinity, ScalarType.Float64, _x.device), eta, full(n, 1, double.PositiveInfinity, ScalarType.Float64, _x.device)], 1);
         return (padded.gather(1, (_y + 1).unsqueeze(1)).squeeze(1), padded.gather(1, _y.unsqueeze(1)).squeeze(1));
     }
 
