@@ -1,3 +1,5 @@
+using Microsoft.ML.PaperExtensions.Numerics;
+
 namespace Microsoft.ML.PaperExtensions.Ordinal;
 
 /// <summary>How one penalised fit is set up.</summary>
@@ -177,7 +179,7 @@ internal static class ProximalNewtonSolver
             for (var b = 0; b < size; b++) matrix[a * size + b] = hessian[j * dim + active[b]];
             matrix[a * size + a] += c * (1 - penalty.Mixing);
         }
-        if (!CholeskySolve(matrix, rhs, size)) return null;
+        if (!DenseLinearAlgebra.TrySolve(matrix, rhs, size)) return null;
         var solution = new double[dim];
         for (var a = 0; a < size; a++)
         {
@@ -198,38 +200,6 @@ internal static class ProximalNewtonSolver
             if (Math.Abs(r) > penalty.Lambda * penalty.PenaltyFactor[j] * penalty.Mixing + 1e-12) return null;
         }
         return solution;
-    }
-
-    /// <summary>Solves A x = b in place (b becomes x) for a symmetric positive definite A; false when A is not.</summary>
-    private static bool CholeskySolve(double[] a, double[] b, int n)
-    {
-        for (var j = 0; j < n; j++)
-        {
-            var d = a[j * n + j];
-            for (var k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
-            if (!(d > 1e-300)) return false;
-            d = Math.Sqrt(d);
-            a[j * n + j] = d;
-            for (var i = j + 1; i < n; i++)
-            {
-                var v = a[i * n + j];
-                for (var k = 0; k < j; k++) v -= a[i * n + k] * a[j * n + k];
-                a[i * n + j] = v / d;
-            }
-        }
-        for (var i = 0; i < n; i++)
-        {
-            var v = b[i];
-            for (var k = 0; k < i; k++) v -= a[i * n + k] * b[k];
-            b[i] = v / a[i * n + i];
-        }
-        for (var i = n - 1; i >= 0; i--)
-        {
-            var v = b[i];
-            for (var k = i + 1; k < n; k++) v -= a[k * n + i] * b[k];
-            b[i] = v / a[i * n + i];
-        }
-        return true;
     }
 
     private static double SoftThreshold(double z, double g) => Math.Sign(z) * Math.Max(Math.Abs(z) - g, 0);

@@ -1,0 +1,283 @@
+using Microsoft.ML.PaperExtensions.Numerics;
+using Microsoft.ML.PaperExtensions.Runtime;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.Survival;
+
+/// <summary>
+/// Maximum likelihood for the APGW multi-parameter regression: time divided by its median and covariates standardised
+/// internally (estimates and covariance mapped back), a Weibull start, several kappa starts when kappa is free, and
+/// damped (Levenberg-Marquardt) Newton steps with the Hessian from central differences of the autograd gradient.
+/// </summary>
+internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, FlexibleSurvivalTrainer.Options options, TrainingMonitor monitor, Device device)
+{
+    private const double NuLower = -30, NuUpper = 15;
+    private static readonly double[] KappaStarts = [-0.5, 0, 0.5, 2];
+
+    public FlexibleSurvivalModel Fit()
+    {
+        var n = data.RowCount;
+        var scale = Median(data.Time);
+        var (aftMean, aftSd) = Standardisation(data.Aft, data.AftNames, "AFT");
+        var (phMean, phSd) = Standardisation(data.Ph, data.PhNames, "PH");
+        var (shapeMean, shapeSd) = Standardisation(data.Shape, data.ShapeNames, "shape");
+        var truncated = data.Entry.Select(e => e > 0 ? 1.0 : 0.0).ToArray();
+        using var likelihood = new SurvivalLikelihood(
+            tensor(data.Time.Select(t => Math.Log(t / scale)).ToArray(), ScalarType.Float64, device),
+            tensor(data.Entry.Select(e => e > 0 ? Math.Log(e / scale) : 0).ToArray(), ScalarType.Float64, device),
+            tensor(truncated, ScalarType.Float64, device),
+            tensor(data.Event, ScalarType.Float64, device),
+            tensor(data.Weight, ScalarType.Float64, device),
+            Matrix(data.Aft, aftMean, aftSd), Matrix(data.Ph, phMean, phSd), Matrix(data.Shape, shapeMean, shapeSd),
+            options.GompertzLimit);
+
+        var notes = new List<string>();
+        var free = Enumerable.Repeat(true, likelihood.ParameterCount).ToArray();
+        var start = new double[likelihood.ParameterCount];
+        var events = data.Event.Zip(data.Weight, (e, w) => e * w).Sum();
+        var exposure = data.Time.Zip(data.Weight, (t, w) => t / scale * w).Sum();
+        start[likelihood.BetaStart] = Math.Log(events / exposure);
+        start[likelihood.NuIndex] = Math.Log(2);
+        if (options.FixLambdaAtOne)
+        {
+            free[likelihood.BetaStart] = false;
+            start[likelihood.BetaStart] = 0;
+            notes.Add("lambda fixed at 1 (its intercept at 0).");
+        }
+        if (options.GompertzLimit)
+        {
+            free[likelihood.AlphaStart] = false;
+            free[likelihood.NuIndex] = false;
+            notes.Add("Gompertz limit: kappa = +infinity and gamma fixed at 1.");
+        }
+        else if (options.Kappa is { } kappa)
+        {
+            free[likelihood.NuIndex] = false;
+            start[likelihood.NuIndex] = Math.Log(kappa + 1);
+            notes.Add($"kappa fixed at {kappa}.");
+            if (kappa == 1 && likelihood.ShapeCount == 0 && !options.FixLambdaAtOne)
+            {
+                free[likelihood.TauStart] = false;
+                notes.Add("phi intercept fixed at 0: with kappa = 1 and a constant gamma only lambda * phi^gamma is identified.");
+            }
+        }
+
+        SolverOutcome best;
+        if (options.Kappa is null && !options.GompertzLimit)
+        {
+            // Weibull first (kappa = 1, phi intercept 0), then APGW from it at several kappa, never exactly at kappa = 1.
+            var weibullFree = (bool[])free.Clone();
+            weibullFree[likelihood.NuIndex] = false;
+            weibullFree[likelihood.TauStart] = false;
+            var weibull = Maximize(likelihood, start, weibullFree, "Weibull start");
+            best = weibull;
+            foreach (var kappa0 in KappaStarts)
+            {
+                var from = (double[])weibull.Theta.Clone();
+                from[likelihood.NuIndex] = Math.Log(kappa0 + 1);
+                var fit = Maximize(likelihood, from, free, $"APGW from kappa = {kappa0}");
+                if (fit.LogLikelihood > best.LogLikelihood || ReferenceEquals(best, weibull)) best = fit;
+            }
+        }
+        else
+        {
+            best = Maximize(likelihood, start, free, "fit");
+        }
+        var nu = best.Theta[likelihood.NuIndex];
+        if (free[likelihood.NuIndex] && (nu <= NuLower + 1e-6 || nu >= NuUpper - 1e-6))
+        {
+            notes.Add($"kappa reached the boundary of its search range (nu = {nu:G4}); the estimate is a boundary solution.");
+        }
+
+        var hessian = likelihood.Hessian(best.Theta, free);
+        var covarianceScaled = Covariance(hessian, free, notes);
+        var (theta, covariance) = MapBack(best.Theta, covarianceScaled, free, likelihood, scale, aftMean, aftSd, phMean, phSd, shapeMean, shapeSd);
+        var logLikelihood = best.LogLikelihood - events * Math.Log(scale);
+        return new FlexibleSurvivalModel(theta, covariance, free, data.AftNames, data.PhNames, data.ShapeNames, options.GompertzLimit,
+            logLikelihood, n, events, best.Iterations, best.Converged, notes);
+    }
+
+    private sealed record SolverOutcome(double[] Theta, double LogLikelihood, int Iterations, bool Converged);
+
+    /// <summary>Damped Newton ascent over the free coordinates.</summary>
+    private SolverOutcome Maximize(SurvivalLikelihood likelihood, double[] start, bool[] free, string stage)
+    {
+        var theta = (double[])start.Clone();
+        var index = Enumerable.Range(0, theta.Length).Where(j => free[j]).ToArray();
+        var dim = index.Length;
+        var value = likelihood.Value(theta);
+        if (double.IsNegativeInfinity(value))
+        {
+            throw new InvalidOperationException($"The {stage} starting point gives a non-finite log-likelihood.");
+        }
+        var damping = 1e-6;
+        var iteration = 0;
+        var converged = false;
+        for (; iteration < options.MaximumNumberOfIterations && !converged; iteration++)
+        {
+            monitor.Report(new TrainingProgress(stage, iteration + 1, options.MaximumNumberOfIterations, value));
+            var (_, gradient) = likelihood.ValueAndGradient(theta);
+            var hessian = likelihood.Hessian(theta, free);
+            var g = index.Select(j => gradient[j]).ToArray();
+            var accepted = false;
+            while (damping < 1e12)
+            {
+                var matrix = new double[dim * dim];
+                for (var a = 0; a < dim; a++)
+                {
+                    for (var b = 0; b < dim; b++) matrix[a * dim + b] = -hessian[index[a], index[b]];
+                    matrix[a * dim + a] += damping * Math.Max(Math.Abs(matrix[a * dim + a]), 1e-8);
+                }
+                var step = (double[])g.Clone();
+                if (!DenseLinearAlgebra.TrySolve(matrix, step, dim))
+                {
+                    damping *= 10;
+                    continue;
+                }
+                var decrement = g.Zip(step, (x, y) => x * y).Sum();
+                var trial = (double[])theta.Clone();
+                for (var a = 0; a < dim; a++) trial[index[a]] += step[a];
+                trial[likelihood.NuIndex] = Math.Clamp(trial[likelihood.NuIndex], NuLower, NuUpper);
+                var trialValue = likelihood.Value(trial);
+                if (trialValue >= value - 1e-12 * Math.Abs(value) && double.IsFinite(trialValue))
+                {
+                    converged = decrement < 1e-10 * (1 + Math.Abs(value)) && trialValue - value < 1e-9 * (1 + Math.Abs(value));
+                    theta = trial;
+                    value = Math.Max(value, trialValue);
+                    damping = Math.Max(damping / 10, 1e-12);
+                    accepted = true;
+                    break;
+                }
+                damping *= 10;
+            }
+            if (!accepted)
+            {
+                // No damped step improves the likelihood: at a maximum to numerical precision, or stuck.
+                var g2 = g.Max(Math.Abs);
+                converged = g2 < 1e-4 * Math.Max(1, Math.Sqrt(data.RowCount));
+                break;
+            }
+        }
+        return new SolverOutcome(theta, value, iteration, converged);
+    }
+
+    /// <summary>The inverse observed information over the free coordinates; NaN where it is singular.</summary>
+    private static double[,] Covariance(double[,] hessian, bool[] free, List<string> notes)
+    {
+        var dim = free.Length;
+        var index = Enumerable.Range(0, dim).Where(j => free[j]).ToArray();
+        var information = new double[index.Length * index.Length];
+        for (var a = 0; a < index.Length; a++)
+        {
+            for (var b = 0; b < index.Length; b++) information[a * index.Length + b] = -hessian[index[a], index[b]];
+        }
+        var inverse = DenseLinearAlgebra.Inverse(information, index.Length);
+        var covariance = new double[dim, dim];
+        for (var a = 0; a < index.Length; a++)
+        {
+            for (var b = 0; b < index.Length; b++)
+            {
+                covariance[index[a], index[b]] = inverse?[a * index.Length + b] ?? double.NaN;
+            }
+        }
+        if (inverse is null)
+        {
+            notes.Add("The observed information is singular or not positive definite (a parameter is not identified): standard errors are NaN.");
+        }
+        return covariance;
+    }
+
+    /// <summary>
+    /// From the internal scale (time / c, standardised covariates) to the original one: slopes b_j = b~_j / s_j,
+    /// intercepts b0 = b~0 - sum m_j b~_j / s_j, tau0 -= log c (or, with tau0 fixed, beta0 -= gamma log c); covariance J V J'.
+    /// </summary>
+    private static (double[] Theta, double[,] Covariance) MapBack(double[] scaled, double[,] covariance, bool[] free, SurvivalLikelihood l, double c,
+        double[] aftMean, double[] aftSd, double[] phMean, double[] phSd, double[] shapeMean, double[] shapeSd)
+    {
+        var dim = scaled.Length;
+        var jacobian = new double[dim, dim];
+        jacobian[l.NuIndex, l.NuIndex] = 1;
+        foreach (var (start, mean, sd) in new[] { (l.TauStart, aftMean, aftSd), (l.BetaStart, phMean, phSd), (l.AlphaStart, shapeMean, shapeSd) })
+        {
+            jacobian[start, start] = 1;
+            for (var j = 0; j < mean.Length; j++)
+            {
+                jacobian[start + 1 + j, start + 1 + j] = 1 / sd[j];
+                jacobian[start, start + 1 + j] = -mean[j] / sd[j];
+            }
+        }
+        var theta = new double[dim];
+        for (var i = 0; i < dim; i++)
+        {
+            for (var k = 0; k < dim; k++) theta[i] += jacobian[i, k] * scaled[k];
+        }
+        if (free[l.TauStart])
+        {
+            theta[l.TauStart] -= Math.Log(c);
+        }
+        else if (l.ShapeCount == 0)
+        {
+            var gamma = Math.Exp(theta[l.AlphaStart]);
+            theta[l.BetaStart] -= gamma * Math.Log(c);
+            for (var k = 0; k < dim; k++) jacobian[l.BetaStart, k] -= gamma * Math.Log(c) * jacobian[l.AlphaStart, k];
+        }
+        var mapped = new double[dim, dim];
+        for (var i = 0; i < dim; i++)
+        {
+            for (var j = 0; j < dim; j++)
+            {
+                var sum = 0.0;
+                for (var a = 0; a < dim; a++)
+                {
+                    if (jacobian[i, a] == 0) continue;
+                    for (var b = 0; b < dim; b++) sum += jacobian[i, a] * covariance[a, b] * jacobian[j, b];
+                }
+                mapped[i, j] = sum;
+            }
+        }
+        return (theta, mapped);
+    }
+
+    private (double[] Mean, double[] Sd) Standardisation(double[][] rows, string[] names, string set)
+    {
+        var p = names.Length;
+        var mean = new double[p];
+        var sd = new double[p];
+        var total = data.Weight.Sum();
+        for (var i = 0; i < rows.Length; i++)
+        {
+            for (var j = 0; j < p; j++) mean[j] += data.Weight[i] * rows[i][j];
+        }
+        for (var j = 0; j < p; j++) mean[j] /= total;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            for (var j = 0; j < p; j++) sd[j] += data.Weight[i] * Math.Pow(rows[i][j] - mean[j], 2);
+        }
+        for (var j = 0; j < p; j++)
+        {
+            sd[j] = Math.Sqrt(sd[j] / total);
+            if (!(sd[j] > 1e-12 * Math.Max(1, Math.Abs(mean[j]))))
+            {
+                throw new ArgumentException($"The {set} feature '{names[j]}' is constant (every row is {mean[j]}); remove it.", names[j]);
+            }
+        }
+        return (mean, sd);
+    }
+
+    private Tensor Matrix(double[][] rows, double[] mean, double[] sd)
+    {
+        var p = mean.Length;
+        var values = new double[rows.Length * p];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            for (var j = 0; j < p; j++) values[i * p + j] = (rows[i][j] - mean[j]) / sd[j];
+        }
+        return tensor(values, [rows.Length, p], ScalarType.Float64, device);
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
