@@ -76,9 +76,9 @@ internal sealed class SurvivalTrainingData
             }
         }
 
-        var (aft, aftNames) = Covariates(data, o.AftFeatureColumnNames, "AFT feature", cancellation);
-        var (ph, phNames) = Covariates(data, o.PhFeatureColumnNames, "PH feature", cancellation);
-        var (shape, shapeNames) = Covariates(data, o.ShapeFeatureColumnNames, "shape feature", cancellation);
+        var (aft, aftNames) = Covariates(data, n, o.AftFeatureColumnNames, "AFT feature", cancellation);
+        var (ph, phNames) = Covariates(data, n, o.PhFeatureColumnNames, "PH feature", cancellation);
+        var (shape, shapeNames) = Covariates(data, n, o.ShapeFeatureColumnNames, "shape feature", cancellation);
         return new SurvivalTrainingData
         {
             Time = time, Event = events, Entry = entry, Weight = main.Weights ?? Enumerable.Repeat(1.0, n).ToArray(),
@@ -87,9 +87,9 @@ internal sealed class SurvivalTrainingData
     }
 
     /// <summary>Covariates as [row][feature], named "column" or "column[slot]" for vector columns.</summary>
-    private static (double[][] Rows, string[] Names) Covariates(IDataView data, string[] columns, string role, CancellationToken cancellation)
+    private static (double[][] Rows, string[] Names) Covariates(IDataView data, int rowCount, string[] columns, string role, CancellationToken cancellation)
     {
-        if (columns.Length == 0) return (Enumerable.Repeat(Array.Empty<double>(), (int)(data.GetRowCount() ?? 0)).ToArray(), []);
+        if (columns.Length == 0) return (Enumerable.Repeat(Array.Empty<double>(), rowCount).ToArray(), []);
         var table = DataViewReader.Read(data, new DataViewReader.Request(columns, FeatureRole: role), cancellation);
         var p = table.FeatureCount;
         var rows = Enumerable.Range(0, table.RowCount).Select(i => table.Features.AsSpan(i * p, p).ToArray()).ToArray();
