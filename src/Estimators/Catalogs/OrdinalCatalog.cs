@@ -100,5 +100,5 @@ public sealed class OrdinalCatalog : TaskCatalogBase
     /// <param name="seed">The seed of the fold assignment; null to draw it from the MLContext.</param>
     public IReadOnlyList<CrossValidationFold<OrdinalEvaluation>> CrossValidate(IDataView data, IEstimator<ITransformer> estimator, int numberOfFolds = 5,
         string labelColumnName = "Label", string scoreColumnName = "Score", string? samplingKeyColumnName = null, int? seed = null) =>
-        CrossValidation.Run(Context, data, estimator, numberOfFolds, samplingKeyColumnName, seed, scored => Evaluate(scored, labelColumnName, scoreColumnName));
+        CrossValidation.Run(Context, data, estimator, numberOfFolds, samplingKeyColumnName, seed, (_, scored) => Evaluate(scored, labelColumnName, scoreColumnName));
 }

@@ -13,7 +13,7 @@ internal static class CrossValidation
 {
     public static IReadOnlyList<CrossValidationFold<TMetrics>> Run<TMetrics>(
         MLContext mlContext, IDataView data, IEstimator<ITransformer> estimator, int numberOfFolds, string? samplingKeyColumnName, int? seed,
-        Func<IDataView, TMetrics> evaluate, CancellationToken cancellationToken = default)
+        Func<ITransformer, IDataView, TMetrics> evaluate, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(estimator);
@@ -28,7 +28,7 @@ internal static class CrossValidation
             cancellationToken.ThrowIfCancellationRequested();
             var model = estimator.Fit(split.TrainSet);
             var scored = model.Transform(split.TestSet);
-            folds.Add(new CrossValidationFold<TMetrics>(folds.Count, model, scored, evaluate(scored)));
+            folds.Add(new CrossValidationFold<TMetrics>(folds.Count, model, scored, evaluate(model, scored)));
         }
         return folds;
     }

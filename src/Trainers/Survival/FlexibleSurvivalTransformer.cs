@@ -38,7 +38,11 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
         PhFeatureColumnNames = options.PhFeatureColumnNames.ToArray();
         ShapeFeatureColumnNames = options.ShapeFeatureColumnNames.ToArray();
         _inputTypes = AftFeatureColumnNames.Concat(PhFeatureColumnNames).Concat(ShapeFeatureColumnNames).Distinct().ToDictionary(c => c, c => inputSchema[c].Type);
+        TrainingOptions = options;
     }
+
+    /// <summary>The options the model was fitted with (the evaluator reads the same time, event and entry columns).</summary>
+    internal FlexibleSurvivalTrainer.Options TrainingOptions { get; }
 
     /// <summary>The fitted model: coefficients, standard errors, fit statistics, and the managed prediction math.</summary>
     public FlexibleSurvivalModel Model { get; }

@@ -22,3 +22,8 @@ out("loglogistic", "tau0", -coef(ll)[["(Intercept)"]])
 out("loglogistic", "tau_trt2", -coef(ll)[["trt2"]])
 out("loglogistic", "tau_karno", -coef(ll)[["karno"]])
 out("loglogistic", "gamma", 1 / ll$scale)
+# Kaplan-Meier of veteran (all rows) at chosen days, and Harrell's C of the Weibull fit's linear predictor.
+km <- survfit(Surv(time, status) ~ 1, data = veteran)
+s <- summary(km, times = c(30, 100, 200, 365, 600))
+for (i in seq_along(s$time)) out("km", sprintf("S%d", s$time[i]), s$surv[i])
+out("weibull", "concordance", concordance(w)$concordance)
