@@ -6,5 +6,6 @@ var root = new RootCommand("mlnet-papers: fit and evaluate Microsoft.ML.PaperExt
     InfoCommand.Create(),
     ConcordanceCommand.Create(),
     OrdinalCommand.Create(),
+    SurvivalCommand.Create(),
 };
 return await CliRunner.RunAsync(root, args);

@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions;
+using Microsoft.ML.PaperExtensions.Metrics;
+using Microsoft.ML.PaperExtensions.Runtime;
+using Microsoft.ML.PaperExtensions.Survival;
+using Spectre.Console;
+
+namespace PaperExtensions.Cli;
+
+/// <summary><c>mlnet-papers survival</c>: fits the APGW flexible parametric survival model from a CSV file.</summary>
+internal static class SurvivalCommand
+{
+    public static Command Create()
+    {
+        var data = CliRunner.Required<string>("--data", "CSV file with a header row.");
+        var time = CliRunner.Required<string>("--time", "Column of observed times (> 0).");
+        var eventColumn = CliRunner.Required<string>("--event", "Event column: 0/1 or true/false, or see --event-value.");
+        var eventValue = new Option<double?>("--event-value") { Description = "The --event value that means an event (for example 2 in R's lung data); others are censored." };
+        var entry = new Option<string?>("--entry") { Description = "Column of entry times (delayed entry, left truncation)." };
+        var ph = new Option<string?>("--ph") { Description = "Comma-separated numeric covariates on the PH scale lambda." };
+        var aft = new Option<string?>("--aft") { Description = "Comma-separated numeric covariates on the AFT scale phi." };
+        var shape = new Option<string?>("--shape") { Description = "Comma-separated numeric covariates on the power shape gamma." };
+        var kappa = new Option<string>("--kappa") { Description = "free, a number (1 = Weibull, 0 = Burr XII), or gompertz.", DefaultValueFactory = _ => "free" };
+        var times = new Option<string?>("--times") { Description = "Comma-separated times at which to report survival probabilities." };
+        var plot = new Option<string?>("--plot") { Description = "Write fitted survival curves over the Kaplan-Meier curve to this PNG file." };
+        var dropMissing = new Option<bool>("--drop-missing") { Description = "Drop rows with an empty field in a used column (the count is reported); otherwise they are an error." };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var json = CliRunner.JsonOption();
+        var command = new Command("survival", "Fit the APGW flexible parametric survival model (Weibull, Burr XII, Gompertz and cure models as special cases).")
+        {
+            data, time, eventColumn, eventValue, entry, ph, aft, shape, kappa, times, plot, dropMissing, device, json,
+        };
+        command.SetAction((parse, cancellation) =>
+        {
+            var progress = new ConsoleProgress();
+            var table = CsvTable.Load(parse.GetValue(data)!, progress, cancellation);
+            var list = (Option<string?> option) => parse.GetValue(option) is { } v ? table.Columns(v, option.Name).ToArray() : [];
+            var (phColumns, aftColumns, shapeColumns) = (list(ph), list(aft), list(shape));
+            var used = new[] { parse.GetValue(time)!, parse.GetValue(eventColumn)! }.Concat(parse.GetValue(entry) is { } e ? [e] : [])
+                .Concat(phColumns).Concat(aftColumns).Concat(shapeColumns).Distinct().ToArray();
+            var (rows, dropped) = Rows(table, used, parse.GetValue(dropMissing));
+            if (dropped > 0) Console.Error.WriteLine($"mlnet-papers: dropped {dropped} of {table.RowCount} rows with missing values in {string.Join(", ", used)}.");
+
+            var ml = new MLContext(seed: 1);
+            var view = Load(used, rows);
+            var kappaText = parse.GetValue(kappa)!;
+            var options = new FlexibleSurvivalTrainer.Options
+            {
+                TimeColumnName = parse.GetValue(time)!,
+                EventColumnName = parse.GetValue(eventColumn)!,
+                EventValue = parse.GetValue(eventValue),
+                EntryTimeColumnName = parse.GetValue(entry),
+                PhFeatureColumnNames = phColumns,
+                AftFeatureColumnNames = aftColumns,
+                ShapeFeatureColumnNames = shapeColumns,
+                GompertzLimit = kappaText == "gompertz",
+                Kappa = kappaText is "free" or "gompertz" ? null : double.TryParse(kappaText, NumberStyles.Float, CultureInfo.InvariantCulture, out var k) ? k
+                    : throw new ArgumentException($"--kappa must be free, a number or gompertz, but is '{kappaText}'."),
+                Times = parse.GetValue(times) is { } t ? t.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray() : [],
+                Device = Enum.Parse<ComputeDevice>(parse.GetValue(device)!, ignoreCase: true),
+            };
+            if (options.AftFeatureColumnNames.Length + options.PhFeatureColumnNames.Length + options.ShapeFeatureColumnNames.Length == 0)
+            {
+                throw new ArgumentException("Name at least one covariate with --ph, --aft or --shape.");
+            }
+            using var model = ml.Survival().Trainers.FlexibleParametric(options).Fit(view, cancellation, progress);
+            var m = model.Model;
+            if (parse.GetValue(plot) is { } png) SurvivalPlot.Write(png, model, rows, used, options);
+
+            if (parse.GetValue(json))
+            {
+                CliRunner.WriteJson(new
+                {
+                    N = m.RowCount,
+                    Events = m.Events,
+                    DroppedRows = dropped,
+                    LogLikelihood = m.LogLikelihood,
+                    m.Aic,
+                    m.Bic,
+                    Kappa = double.IsPositiveInfinity(m.Kappa) ? (double?)null : m.Kappa,
+                    m.GompertzLimit,
+                    m.Converged,
+                    m.Iterations,
+                    Coefficients = m.Coefficients.Select(c => new { c.Parameter, c.Term, c.Estimate, StdError = c.StandardError, c.Z, c.P, c.Fixed }),
+                    m.Notes,
+                });
+                return Task.FromResult(0);
+            }
+            Console.Out.Write(m.Summary());
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    /// <summary>The used columns as numbers, rows with an empty field dropped when asked (else an error from CsvTable).</summary>
+    private static (double[][] Rows, int Dropped) Rows(CsvTable table, string[] columns, bool dropMissing)
+    {
+        var keep = Enumerable.Range(0, table.RowCount).ToArray();
+        if (dropMissing)
+        {
+            var text = columns.Select(c => table.Text(c, "--data")).ToArray();
+            keep = keep.Where(r => text.All(column => column[r].Length > 0)).ToArray();
+        }
+        var values = columns.Select(c => dropMissing ? NumbersOf(table, c, keep) : table.Numbers(c, "used by the model; --drop-missing skips such rows")).ToArray();
+        var rows = keep.Select((_, i) => values.Select(v => v[i]).ToArray()).ToArray();
+        return (rows, table.RowCount - keep.Length);
+    }
+
+    private static double[] NumbersOf(CsvTable table, string column, int[] keep)
+    {
+        var text = table.Text(column, "--data");
+        return keep.Select(r => double.TryParse(text[r], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+            : throw new FormatException($"{table.Source}, data row {r + 1}: column '{column}' holds '{text[r]}', which is not a number.")).ToArray();
+    }
+
+    /// <summary>An IDataView with one Double column per used CSV column.</summary>
+    private static IDataView Load(string[] columns, double[][] rows) =>
+        new ColumnarDataView(columns, Enumerable.Range(0, columns.Length).Select(j => rows.Select(r => r[j]).ToArray()).ToArray());
+}
