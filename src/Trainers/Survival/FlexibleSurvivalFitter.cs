@@ -7,7 +7,7 @@ namespace Microsoft.ML.PaperExtensions.Survival;
 /// <summary>
 /// Maximum likelihood for the APGW multi-parameter regression: time divided by its median and covariates standardised
 /// internally (estimates and covariance mapped back), a Weibull start, several kappa starts when kappa is free, and
-/// damped (Levenberg-Marquardt) Newton steps with the Hessian from central differences of the autograd gradient.
+/// damped (Levenberg-Marquardt) Newton steps with the exact Hessian (autograd per row, assembled by design blocks).
 /// </summary>
 internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, FlexibleSurvivalTrainer.Options options, TrainingMonitor monitor, Device device)
 {
@@ -89,7 +89,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
             notes.Add($"kappa reached the boundary of its search range (nu = {nu:G4}); the estimate is a boundary solution.");
         }
 
-        var hessian = likelihood.Hessian(best.Theta, free);
+        var hessian = likelihood.Derivatives(best.Theta).Hessian;
         var covarianceScaled = Covariance(hessian, free, notes);
         var (theta, covariance) = MapBack(best.Theta, covarianceScaled, free, likelihood, scale, aftMean, aftSd, phMean, phSd, shapeMean, shapeSd);
         var logLikelihood = best.LogLikelihood - events * Math.Log(scale);
@@ -116,8 +116,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
         for (; iteration < options.MaximumNumberOfIterations && !converged; iteration++)
         {
             monitor.Report(new TrainingProgress(stage, iteration + 1, options.MaximumNumberOfIterations, value));
-            var (_, gradient) = likelihood.ValueAndGradient(theta);
-            var hessian = likelihood.Hessian(theta, free);
+            var (_, gradient, hessian) = likelihood.Derivatives(theta);
             var g = index.Select(j => gradient[j]).ToArray();
             var accepted = false;
             while (damping < 1e12)

@@ -7,8 +7,8 @@ namespace Microsoft.ML.PaperExtensions.Survival;
 /// The APGW multi-parameter regression log-likelihood in float64 tensors, with right censoring, left truncation and
 /// row weights: <c>l = sum_i w_i [delta_i log h(t_i) - H(t_i) + H(entry_i)]</c>, with
 /// <c>log phi = tau0 + w'tau</c>, <c>log lambda = beta0 + x'beta</c>, <c>log gamma = alpha0 + v'alpha</c>, <c>kappa = e^nu - 1</c>.
-/// Parameters are one vector theta = [tau0, tau.., beta0, beta.., alpha0, alpha.., nu]. The gradient comes from autograd;
-/// the Hessian from symmetric central differences of that gradient.
+/// Parameters are one vector theta = [tau0, tau.., beta0, beta.., alpha0, alpha.., nu]. Derivatives come from autograd
+/// (<see cref="Derivatives"/>); <see cref="Hessian"/> by central differences of the gradient is kept as an independent check.
 /// </summary>
 internal sealed class SurvivalLikelihood : IDisposable
 {
@@ -105,26 +105,80 @@ internal sealed class SurvivalLikelihood : IDisposable
 
     private Tensor LogLikelihood(Tensor theta)
     {
-        var etaPhi = Linear(theta, TauStart, AftCount, _aft);
-        var etaLambda = Linear(theta, BetaStart, PhCount, _ph);
-        var etaGamma = Linear(theta, AlphaStart, ShapeCount, _shape);
-        var nu = theta[NuIndex];
+        var (etaPhi, etaLambda, etaGamma) = Predictors(theta);
+        return RowLogLikelihood(etaPhi, etaLambda, etaGamma, theta[NuIndex], theta[NuIndex].item<double>()).sum();
+    }
+
+    private (Tensor Phi, Tensor Lambda, Tensor Gamma) Predictors(Tensor theta) =>
+        (Linear(theta, TauStart, AftCount, _aft), Linear(theta, BetaStart, PhCount, _ph), Linear(theta, AlphaStart, ShapeCount, _shape));
+
+    /// <summary>Each row's weighted log-likelihood as a function of its linear predictors (nu may be per row or scalar).</summary>
+    private Tensor RowLogLikelihood(Tensor etaPhi, Tensor etaLambda, Tensor etaGamma, Tensor nu, double nuValue)
+    {
         var gamma = etaGamma.exp();
         var lambda = etaLambda.exp();
-
         var logZ = gamma * (etaPhi + _logTime);
-        var (logBaselineHazard, baselineCumulative) = Baseline(logZ.exp(), nu);
+        var (logBaselineHazard, baselineCumulative) = Baseline(logZ.exp(), nu, nuValue);
         var logHazard = etaLambda + etaGamma + logZ - _logTime + logBaselineHazard;
         var rowValue = _event * logHazard - lambda * baselineCumulative;
 
         var entryZ = (gamma * (etaPhi + _logEntry)).exp() * _truncated;
-        var (_, entryCumulative) = Baseline(entryZ, nu);
-        rowValue = rowValue + lambda * entryCumulative * _truncated;
-        return (_weight * rowValue).sum();
+        var (_, entryCumulative) = Baseline(entryZ, nu, nuValue);
+        return _weight * (rowValue + lambda * entryCumulative * _truncated);
     }
 
+    /// <summary>
+    /// The log-likelihood, its gradient and its exact Hessian. Each row depends on theta only through its three linear
+    /// predictors and nu, so autograd gives every row's 4 x 4 Hessian in four backward passes, and the Hessian in theta
+    /// is the sum of design-weighted blocks D_a' diag(h_ab) D_b (one small matrix product per block).
+    /// </summary>
+    public (double Value, double[] Gradient, double[,] Hessian) Derivatives(double[] theta)
+    {
+        using var scope = NewDisposeScope();
+        var parameters = Parameters(theta, false);
+        var (etaPhi, etaLambda, etaGamma) = Predictors(parameters);
+        var n = etaPhi.shape[0];
+        var columns = stack([etaPhi, etaLambda, etaGamma, full(n, theta[NuIndex], ScalarType.Float64, _logTime.device)], 1).requires_grad_(true);
+        var total = RowLogLikelihood(columns[.., 0], columns[.., 1], columns[.., 2], columns[.., 3], theta[NuIndex]).sum();
+        var first = autograd.grad([total], [columns], retain_graph: true, create_graph: true, allow_unused: true)[0];
+        var components = _gompertz ? 3 : 4;
+        var second = new Tensor[components];
+        for (var k = 0; k < components; k++)
+        {
+            second[k] = autograd.grad([first[.., k].sum()], [columns], retain_graph: true, allow_unused: true)[0].detach();
+        }
+        first = first.detach();
+
+        var designs = new[] { Design(_aft), Design(_ph), Design(_shape), ones(n, 1, ScalarType.Float64, _logTime.device) };
+        var starts = new[] { TauStart, BetaStart, AlphaStart, NuIndex };
+        var dim = ParameterCount;
+        var gradient = new double[dim];
+        var hessian = new double[dim, dim];
+        for (var a = 0; a < components; a++)
+        {
+            var g = TensorCopy.ToArray(designs[a].t().matmul(first[.., a]));
+            Array.Copy(g, 0, gradient, starts[a], g.Length);
+            for (var b = a; b < components; b++)
+            {
+                var block = TensorCopy.ToArray(designs[a].t().matmul(designs[b] * second[a][.., b].unsqueeze(1)));
+                int rows = (int)designs[a].shape[1], cols = (int)designs[b].shape[1];
+                for (var i = 0; i < rows; i++)
+                {
+                    for (var j = 0; j < cols; j++)
+                    {
+                        hessian[starts[a] + i, starts[b] + j] = block[i * cols + j];
+                        hessian[starts[b] + j, starts[a] + i] = block[i * cols + j];
+                    }
+                }
+            }
+        }
+        return (total.item<double>(), gradient, hessian);
+    }
+
+    private Tensor Design(Tensor covariates) => cat([ones(covariates.shape[0], 1, ScalarType.Float64, _logTime.device), covariates], 1);
+
     /// <summary>log h0(z) and H0(z) for the current kappa (a scalar), stable near kappa = 0.</summary>
-    private (Tensor LogHazard, Tensor Cumulative) Baseline(Tensor z, Tensor nu)
+    private (Tensor LogHazard, Tensor Cumulative) Baseline(Tensor z, Tensor nu, double nuValue)
     {
         if (_gompertz)
         {
@@ -135,7 +189,7 @@ internal sealed class SurvivalLikelihood : IDisposable
         var x = kappa * l;
         // E = expm1(kappa L) / kappa; near kappa = 0 its series (the branch is chosen on the scalar kappa, so autograd
         // never differentiates a 0/0 branch).
-        var e = Math.Abs(kappa.item<double>()) < 1e-6
+        var e = Math.Abs(Math.Exp(nuValue) - 1) < 1e-6
             ? l * (1 + x / 2 + x.square() / 6 + x.pow(3) / 24)
             : x.expm1() / kappa;
         return ((kappa - 1) * l, (kappa + 1) * e);

@@ -66,6 +66,29 @@ public sealed class SurvivalLikelihoodTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void ExactDerivativesEqualTheAutogradGradientAndTheFiniteDifferenceHessian(bool gompertz)
+    {
+        using var problem = Problem(gompertz);
+        double[] theta = [0.1, 0.3, -0.2, 0.4, -0.3, gompertz ? 0 : 0.15, gompertz ? 0 : 0.2, gompertz ? 0 : 0.4];
+        var free = Enumerable.Range(0, theta.Length).Select(j => !gompertz || j < 5).ToArray();
+        var (value, gradient, hessian) = problem.Derivatives(theta);
+        var (expectedValue, expectedGradient) = problem.ValueAndGradient(theta);
+        var numeric = problem.Hessian(theta, free);
+        Assert.AreEqual(expectedValue, value, 1e-10);
+        for (var i = 0; i < theta.Length; i++)
+        {
+            if (!free[i]) continue;
+            Assert.AreEqual(expectedGradient[i], gradient[i], 1e-9 * (1 + Math.Abs(expectedGradient[i])), $"gradient {i}");
+            for (var j = 0; j < theta.Length; j++)
+            {
+                if (free[j]) Assert.AreEqual(numeric[i, j], hessian[i, j], 1e-5 * (1 + Math.Abs(numeric[i, j])), $"Hessian ({i}, {j})");
+            }
+        }
+    }
+
+    [TestMethod]
     public void GompertzGradientEqualsFiniteDifferences()
     {
         using var problem = Problem(gompertz: true);
