@@ -14,6 +14,9 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
     private const double NuLower = -30, NuUpper = 15;
     private static readonly double[] KappaStarts = [-0.5, 0, 0.5, 2];
 
+    /// <summary>Newton steps each kappa start gets before the best is chosen.</summary>
+    private const int ScoutIterations = 4;
+
     public FlexibleSurvivalModel Fit()
     {
         var n = data.RowCount;
@@ -69,19 +72,27 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
             var weibullFree = (bool[])free.Clone();
             weibullFree[likelihood.NuIndex] = false;
             weibullFree[likelihood.TauStart] = false;
-            var weibull = Maximize(likelihood, start, weibullFree, "Weibull start");
-            best = weibull;
-            foreach (var kappa0 in KappaStarts)
+            // Each kappa start gets a few Newton steps; the most promising one is then run to convergence.
+            var weibull = Maximize(likelihood, start, weibullFree, "Weibull start", options.MaximumNumberOfIterations);
+            var scouts = KappaStarts.Select(kappa0 =>
             {
                 var from = (double[])weibull.Theta.Clone();
                 from[likelihood.NuIndex] = Math.Log(kappa0 + 1);
-                var fit = Maximize(likelihood, from, free, $"APGW from kappa = {kappa0}");
-                if (fit.LogLikelihood > best.LogLikelihood || ReferenceEquals(best, weibull)) best = fit;
+                return Maximize(likelihood, from, free, $"APGW from kappa = {kappa0}", ScoutIterations);
+            }).ToList();
+            var promising = scouts.MaxBy(f => f.LogLikelihood)!;
+            best = promising.Converged ? promising : Maximize(likelihood, promising.Theta, free, "APGW", options.MaximumNumberOfIterations);
+            if (best.LogLikelihood < weibull.LogLikelihood - 1e-8 * Math.Abs(weibull.LogLikelihood))
+            {
+                // The Weibull is nested (kappa = 1): a lower maximum is a local one. Refit next to the Weibull estimates.
+                var from = (double[])weibull.Theta.Clone();
+                from[likelihood.NuIndex] = Math.Log(2) + 0.01;
+                best = Maximize(likelihood, from, free, "APGW from the Weibull fit", options.MaximumNumberOfIterations);
             }
         }
         else
         {
-            best = Maximize(likelihood, start, free, "fit");
+            best = Maximize(likelihood, start, free, "fit", options.MaximumNumberOfIterations);
         }
         var nu = best.Theta[likelihood.NuIndex];
         if (free[likelihood.NuIndex] && (nu <= NuLower + 1e-6 || nu >= NuUpper - 1e-6))
@@ -100,7 +111,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
     private sealed record SolverOutcome(double[] Theta, double LogLikelihood, int Iterations, bool Converged);
 
     /// <summary>Damped Newton ascent over the free coordinates.</summary>
-    private SolverOutcome Maximize(SurvivalLikelihood likelihood, double[] start, bool[] free, string stage)
+    private SolverOutcome Maximize(SurvivalLikelihood likelihood, double[] start, bool[] free, string stage, int maxIterations)
     {
         var theta = (double[])start.Clone();
         var index = Enumerable.Range(0, theta.Length).Where(j => free[j]).ToArray();
@@ -113,9 +124,9 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
         var damping = 1e-6;
         var iteration = 0;
         var converged = false;
-        for (; iteration < options.MaximumNumberOfIterations && !converged; iteration++)
+        for (; iteration < maxIterations && !converged; iteration++)
         {
-            monitor.Report(new TrainingProgress(stage, iteration + 1, options.MaximumNumberOfIterations, value));
+            monitor.Report(new TrainingProgress(stage, iteration + 1, maxIterations, value));
             var (_, gradient, hessian) = likelihood.Derivatives(theta);
             var g = index.Select(j => gradient[j]).ToArray();
             var accepted = false;
