@@ -6,7 +6,7 @@ suppressMessages(library(survival))
 d <- read.csv(commandArgs(trailingOnly = TRUE)[1])
 f <- as.formula(paste("Surv(Time, Event) ~", paste(c(paste0("ph", 0:9), paste0("shape", 0:9)), collapse = " + ")))
 for (dist in c("weibull", "loglogistic")) {
-  times <- sapply(1:2, function(i) system.time(fit <- survreg(f, data = d, dist = dist))[["elapsed"]])
+  times <- sapply(1:2, function(i) system.time(fit <<- survreg(f, data = d, dist = dist))[["elapsed"]])
   cat(sprintf("survreg %s: %.2f s (best of 2), logLik %.2f, %d rows, R %s, survival %s\n", dist, min(times), logLik(fit), nrow(d),
               R.version.string, as.character(packageVersion("survival"))))
 }

@@ -15,7 +15,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
     private static readonly double[] KappaStarts = [-0.5, 0, 0.5, 2];
 
     /// <summary>Newton steps each kappa start gets before the best is chosen.</summary>
-    private const int ScoutIterations = 4;
+    private const int ScoutIterations = 2;
 
     public FlexibleSurvivalModel Fit()
     {
@@ -72,7 +72,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
             var weibullFree = (bool[])free.Clone();
             weibullFree[likelihood.NuIndex] = false;
             weibullFree[likelihood.TauStart] = false;
-            // Each kappa start gets a few Newton steps; the most promising one is then run to convergence.
+            // Each kappa start gets two Newton steps; the most promising one is then run to convergence.
             var weibull = Maximize(likelihood, start, weibullFree, "Weibull start", options.MaximumNumberOfIterations);
             var scouts = KappaStarts.Select(kappa0 =>
             {

@@ -14,6 +14,7 @@ internal sealed class SurvivalLikelihood : IDisposable
 {
     private readonly Tensor _logTime, _logEntry, _truncated, _event, _weight, _aft, _ph, _shape;
     private readonly bool _gompertz;
+    private readonly bool _anyTruncated;
 
     /// <param name="logTime">log of the (scaled) observed times, [n].</param>
     /// <param name="logEntry">log of the (scaled) entry times, [n]; ignored where <paramref name="truncated"/> is 0.</param>
@@ -29,6 +30,7 @@ internal sealed class SurvivalLikelihood : IDisposable
         (_logTime, _logEntry, _truncated, _event, _weight, _aft, _ph, _shape) =
             (Keep(logTime), Keep(logEntry), Keep(truncated), Keep(isEvent), Keep(weight), Keep(aft), Keep(ph), Keep(shape));
         _gompertz = gompertz;
+        _anyTruncated = truncated.sum().item<double>() > 0;
         AftCount = (int)aft.shape[1];
         PhCount = (int)ph.shape[1];
         ShapeCount = (int)shape.shape[1];
@@ -121,10 +123,14 @@ internal sealed class SurvivalLikelihood : IDisposable
         var (logBaselineHazard, baselineCumulative) = Baseline(logZ.exp(), nu, nuValue);
         var logHazard = etaLambda + etaGamma + logZ - _logTime + logBaselineHazard;
         var rowValue = _event * logHazard - lambda * baselineCumulative;
-
-        var entryZ = (gamma * (etaPhi + _logEntry)).exp() * _truncated;
-        var (_, entryCumulative) = Baseline(entryZ, nu, nuValue);
-        return _weight * (rowValue + lambda * entryCumulative * _truncated);
+        if (_anyTruncated)
+        {
+            // Left truncation: + H(entry), only for rows that entered late.
+            var entryZ = (gamma * (etaPhi + _logEntry)).exp() * _truncated;
+            var (_, entryCumulative) = Baseline(entryZ, nu, nuValue);
+            rowValue = rowValue + lambda * entryCumulative * _truncated;
+        }
+        return _weight * rowValue;
     }
 
     /// <summary>
