@@ -38,6 +38,19 @@ var reference = apgw.Model.Distribution([], [1, 60], [1]);
 Console.WriteLine($"  APGW, kappa = {apgw.Model.Kappa:F3}: logLik {apgw.Model.LogLikelihood:F2} (Weibull MPR {weibullMpr.Model.LogLikelihood:F2}, " +
                   $"LR test p = {lrt.P:F4}), AIC {apgw.Model.Aic:F1}, C-index {survivalMetrics.ConcordanceIndex:F3}, integrated Brier {survivalMetrics.IntegratedBrierScore:F3}");
 Console.WriteLine($"  standard treatment, Karnofsky 60: median survival {reference.Quantile(0.5):F0} days, hazard {reference.Shape.ToString().ToLowerInvariant()}");
+
+// lung.csv (NCCTG): all-cause death is status 2; sex (1 male, 2 female) and age have no missing values.
+var lung = ml.Data.LoadFromTextFile(Path.Combine(dataFolder, "lung.csv"),
+    [new TextLoader.Column("Time", DataKind.Single, 1), new TextLoader.Column("Status", DataKind.Single, 2),
+     new TextLoader.Column("Age", DataKind.Single, 3), new TextLoader.Column("Sex", DataKind.Single, 4)],
+    separatorChar: ',', hasHeader: true, allowQuoting: true);
+using var lungModel = ml.Survival().Trainers.FlexibleParametric(new FlexibleSurvivalTrainer.Options
+{
+    TimeColumnName = "Time", EventColumnName = "Status", EventValue = 2, PhFeatureColumnNames = ["Sex", "Age"],
+}).Fit(lung);
+var sex = lungModel.Model.Coefficients.Single(c => c.Term == "Sex");
+Console.WriteLine($"Survival: lung.csv (NCCTG), kappa = {lungModel.Model.Kappa:F3}: hazard ratio female vs male {Math.Exp(sex.Estimate):F2} " +
+                  $"(95% CI {Math.Exp(sex.Estimate - 1.96 * sex.StandardError):F2} to {Math.Exp(sex.Estimate + 1.96 * sex.StandardError):F2}), logLik {lungModel.Model.LogLikelihood:F2}");
 Console.WriteLine();
 
 // Ordinal: PRESTO on soup.csv, class k = 7 - SURENESS so that the rare class ("reference, sure", 12.3%) is the last.
