@@ -232,6 +232,15 @@ public static class TorchRuntime
         return new RestoreThreads(previous);
     }
 
+    /// <summary>Rows x parameters below which a fit runs libtorch on one intra-op thread.</summary>
+    public const long ParallelWorkThreshold = 2_000_000;
+
+    /// <summary>
+    /// One libtorch thread for the duration of a fit whose work (rows x parameters) is below
+    /// <see cref="ParallelWorkThreshold"/>; null (no change) above it, where the parallelism pays.
+    /// </summary>
+    public static IDisposable? ThreadsForWork(long work) => work < ParallelWorkThreshold ? IntraOpThreads(1) : null;
+
     private sealed class RestoreThreads(int previous) : IDisposable
     {
         public void Dispose() => set_num_threads(previous);

@@ -8,8 +8,6 @@ namespace Microsoft.ML.PaperExtensions.Ordinal;
 /// <summary>What both ordinal trainers share: schema checks and the fit inside a dispose scope.</summary>
 internal static class OrdinalTraining
 {
-    /// <summary>Rows x (features + 1) x boundaries below which a fit runs libtorch on one thread.</summary>
-    private const long ParallelWorkThreshold = 2_000_000;
 
     public static OrdinalTransformer Fit(MLContext mlContext, IDataView input, string label, string features, string? weight, ComputeDevice device,
         OrdinalFitSettings settings, string componentName, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
@@ -19,9 +17,7 @@ internal static class OrdinalTraining
         var torchDevice = TorchRuntime.ResolveDevice(device, mlContext);
         var monitor = new TrainingMonitor(mlContext, componentName, progress, cancellationToken);
         OrdinalModel model;
-        // One thread unless the row-by-parameter work is large enough for libtorch's parallelism to pay.
-        var work = (long)data.RowCount * (data.FeatureCount + 1) * (data.ClassCount - 1);
-        using (work < ParallelWorkThreshold ? TorchRuntime.IntraOpThreads(1) : null)
+        using (TorchRuntime.ThreadsForWork((long)data.RowCount * (data.FeatureCount + 1) * (data.ClassCount - 1)))
         using (NewDisposeScope())
         {
             model = new OrdinalFitter(data, settings, monitor, torchDevice).Fit();

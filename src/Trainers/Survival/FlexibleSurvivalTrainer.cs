@@ -98,9 +98,8 @@ public sealed class FlexibleSurvivalTrainer : IEstimator<FlexibleSurvivalTransfo
         var data = SurvivalTrainingData.Read(input, _options, cancellationToken);
         var device = TorchRuntime.ResolveDevice(_options.Device, _mlContext);
         var monitor = new TrainingMonitor(_mlContext, nameof(FlexibleSurvivalTrainer), progress, cancellationToken);
-        var work = (long)data.RowCount * (data.AftNames.Length + data.PhNames.Length + data.ShapeNames.Length + 4);
         FlexibleSurvivalModel model;
-        using (work < 2_000_000 ? TorchRuntime.IntraOpThreads(1) : null)
+        using (TorchRuntime.ThreadsForWork((long)data.RowCount * (data.AftNames.Length + data.PhNames.Length + data.ShapeNames.Length + 4)))
         using (NewDisposeScope())
         {
             model = new FlexibleSurvivalFitter(data, _options, monitor, device).Fit();
