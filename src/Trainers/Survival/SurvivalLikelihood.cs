@@ -62,7 +62,7 @@ internal sealed class SurvivalLikelihood : IDisposable
         return double.IsFinite(value) ? value : double.NegativeInfinity;
     }
 
-    /// <summary>The log-likelihood and its gradient.</summary>
+    /// <summary>The log-likelihood and its gradient by autograd: the independent check of <see cref="Derivatives"/> in the tests.</summary>
     public (double Value, double[] Gradient) ValueAndGradient(double[] theta)
     {
         using var scope = NewDisposeScope();
@@ -72,7 +72,7 @@ internal sealed class SurvivalLikelihood : IDisposable
         return (value.item<double>(), TensorCopy.ToArray(parameters.grad!));
     }
 
-    /// <summary>The Hessian over the free coordinates (others are zero rows and columns), by central differences of the gradient.</summary>
+    /// <summary>The Hessian over the free coordinates by central differences of the autograd gradient: the tests' independent check of <see cref="Derivatives"/>.</summary>
     public double[,] Hessian(double[] theta, bool[] free)
     {
         var dim = theta.Length;
