@@ -14,6 +14,9 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
     private const double NuLower = -30, NuUpper = 15;
     private static readonly double[] KappaStarts = [-0.5, 0, 0.5, 2];
 
+    /// <summary>Above this many rows, starting values are fitted on a random subsample of this size.</summary>
+    private const int StartRows = 50_000;
+
     /// <summary>Newton steps each kappa start gets before the best is chosen.</summary>
     private const int ScoutIterations = 2;
 
@@ -25,7 +28,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
         var (phMean, phSd) = Standardisation(data.Ph, data.PhNames, "PH");
         var (shapeMean, shapeSd) = Standardisation(data.Shape, data.ShapeNames, "shape");
         var truncated = data.Entry.Select(e => e > 0 ? 1.0 : 0.0).ToArray();
-        using var likelihood = new SurvivalLikelihood(
+        using var likelihood = new ChunkedSurvivalLikelihood(
             tensor(data.Time.Select(t => Math.Log(t / scale)).ToArray(), ScalarType.Float64, device),
             tensor(data.Entry.Select(e => e > 0 ? Math.Log(e / scale) : 0).ToArray(), ScalarType.Float64, device),
             tensor(truncated, ScalarType.Float64, device),
@@ -65,24 +68,32 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
             }
         }
 
+        // On many rows, starting values come from a random subsample; only the last fit runs on every row.
+        using var subsample = likelihood.RowCount > StartRows ? likelihood.Subsample(StartRows, seed: 0) : null;
+        var starter = subsample ?? likelihood;
         SolverOutcome best;
         if (options.Kappa is null && !options.GompertzLimit)
         {
             // Weibull first (kappa = 1, phi intercept 0), then APGW from it at several kappa, never exactly at kappa = 1.
+            // Each kappa start gets two Newton steps; the most promising one is then run to convergence.
             var weibullFree = (bool[])free.Clone();
             weibullFree[likelihood.NuIndex] = false;
             weibullFree[likelihood.TauStart] = false;
-            // Each kappa start gets two Newton steps; the most promising one is then run to convergence.
-            var weibull = Maximize(likelihood, start, weibullFree, "Weibull start", options.MaximumNumberOfIterations);
+            var weibull = Maximize(starter, start, weibullFree, "Weibull start", options.MaximumNumberOfIterations);
             var scouts = KappaStarts.Select(kappa0 =>
             {
                 var from = (double[])weibull.Theta.Clone();
                 from[likelihood.NuIndex] = Math.Log(kappa0 + 1);
-                return Maximize(likelihood, from, free, $"APGW from kappa = {kappa0}", ScoutIterations);
+                return Maximize(starter, from, free, $"APGW from kappa = {kappa0}", ScoutIterations);
             }).ToList();
             var promising = scouts.MaxBy(f => f.LogLikelihood)!;
-            best = promising.Converged ? promising : Maximize(likelihood, promising.Theta, free, "APGW", options.MaximumNumberOfIterations);
-            if (best.LogLikelihood < weibull.LogLikelihood - 1e-8 * Math.Abs(weibull.LogLikelihood))
+            if (subsample is not null)
+            {
+                promising = Maximize(subsample, promising.Theta, free, "APGW on the subsample", options.MaximumNumberOfIterations);
+            }
+            best = promising.Converged && subsample is null ? promising : Maximize(likelihood, promising.Theta, free, "APGW", options.MaximumNumberOfIterations);
+            var weibullValue = likelihood.Value(weibull.Theta);
+            if (best.LogLikelihood < weibullValue - 1e-8 * Math.Abs(weibullValue))
             {
                 // The Weibull is nested (kappa = 1): a lower maximum is a local one. Refit next to the Weibull estimates.
                 var from = (double[])weibull.Theta.Clone();
@@ -92,7 +103,8 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
         }
         else
         {
-            best = Maximize(likelihood, start, free, "fit", options.MaximumNumberOfIterations);
+            var from = subsample is null ? start : Maximize(subsample, start, free, "fit on the subsample", options.MaximumNumberOfIterations).Theta;
+            best = Maximize(likelihood, from, free, "fit", options.MaximumNumberOfIterations);
         }
         var nu = best.Theta[likelihood.NuIndex];
         if (free[likelihood.NuIndex] && (nu <= NuLower + 1e-6 || nu >= NuUpper - 1e-6))
@@ -111,7 +123,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
     private sealed record SolverOutcome(double[] Theta, double LogLikelihood, int Iterations, bool Converged);
 
     /// <summary>Damped Newton ascent over the free coordinates.</summary>
-    private SolverOutcome Maximize(SurvivalLikelihood likelihood, double[] start, bool[] free, string stage, int maxIterations)
+    private SolverOutcome Maximize(ChunkedSurvivalLikelihood likelihood, double[] start, bool[] free, string stage, int maxIterations)
     {
         var theta = (double[])start.Clone();
         var index = Enumerable.Range(0, theta.Length).Where(j => free[j]).ToArray();
@@ -201,7 +213,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
     /// From the internal scale (time / c, standardised covariates) to the original one: slopes b_j = b~_j / s_j,
     /// intercepts b0 = b~0 - sum m_j b~_j / s_j, tau0 -= log c (or, with tau0 fixed, beta0 -= gamma log c); covariance J V J'.
     /// </summary>
-    private static (double[] Theta, double[,] Covariance) MapBack(double[] scaled, double[,] covariance, bool[] free, SurvivalLikelihood l, double c,
+    private static (double[] Theta, double[,] Covariance) MapBack(double[] scaled, double[,] covariance, bool[] free, ChunkedSurvivalLikelihood l, double c,
         double[] aftMean, double[] aftSd, double[] phMean, double[] phSd, double[] shapeMean, double[] shapeSd)
     {
         var dim = scaled.Length;

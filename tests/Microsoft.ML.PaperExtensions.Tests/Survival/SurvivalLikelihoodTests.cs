@@ -6,7 +6,9 @@ namespace Microsoft.ML.PaperExtensions.Tests.Survival;
 [TestClass]
 public sealed class SurvivalLikelihoodTests
 {
-    private static SurvivalLikelihood Problem(bool gompertz = false)
+    private static SurvivalLikelihood Problem(bool gompertz = false) => Build(gompertz, (t, e, tr, ev, w, a, p, s, g) => new SurvivalLikelihood(t, e, tr, ev, w, a, p, s, g));
+
+    private static T Build<T>(bool gompertz, Func<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, bool, T> create)
     {
         var random = new Random(4);
         const int n = 80;
@@ -16,7 +18,7 @@ public sealed class SurvivalLikelihoodTests
         var events = Enumerable.Range(0, n).Select(_ => random.NextDouble() < 0.7 ? 1.0 : 0).ToArray();
         var weights = Enumerable.Range(0, n).Select(_ => 0.5 + random.NextDouble()).ToArray();
         Tensor Covariates(int p) => tensor(Enumerable.Range(0, n * p).Select(_ => random.NextDouble() * 2 - 1).ToArray(), [n, p], ScalarType.Float64);
-        return new SurvivalLikelihood(tensor(logTime, ScalarType.Float64), tensor(entry, ScalarType.Float64), tensor(truncated, ScalarType.Float64),
+        return create(tensor(logTime, ScalarType.Float64), tensor(entry, ScalarType.Float64), tensor(truncated, ScalarType.Float64),
             tensor(events, ScalarType.Float64), tensor(weights, ScalarType.Float64), Covariates(1), Covariates(2), Covariates(1), gompertz);
     }
 
@@ -104,5 +106,25 @@ public sealed class SurvivalLikelihoodTests
             down[j] -= 1e-6;
             Assert.AreEqual((problem.Value(up) - problem.Value(down)) / 2e-6, gradient[j], 1e-5, $"coordinate {j}");
         }
+    }
+
+    [TestMethod]
+    public void ChunksAddUpToTheWholeLikelihood()
+    {
+        using var whole = Problem();
+        using var chunked = Build(false, (t, e, tr, ev, w, a, p, s, g) => new ChunkedSurvivalLikelihood(t, e, tr, ev, w, a, p, s, g, chunkRows: 17));
+        double[] theta = [0.1, 0.3, -0.2, 0.4, -0.3, 0.15, 0.2, 0.4];
+        var (value, gradient, hessian) = whole.Derivatives(theta);
+        var (chunkValue, chunkGradient, chunkHessian) = chunked.Derivatives(theta);
+        Assert.AreEqual(value, chunkValue, 1e-9);
+        Assert.AreEqual(whole.Value(theta), chunked.Value(theta), 1e-9);
+        for (var i = 0; i < theta.Length; i++)
+        {
+            Assert.AreEqual(gradient[i], chunkGradient[i], 1e-9, $"gradient {i}");
+            for (var j = 0; j < theta.Length; j++) Assert.AreEqual(hessian[i, j], chunkHessian[i, j], 1e-8, $"Hessian ({i}, {j})");
+        }
+        using var subsample = chunked.Subsample(30, seed: 1);
+        Assert.AreEqual(30, subsample.RowCount);
+        Assert.IsTrue(double.IsFinite(subsample.Value(theta)));
     }
 }
