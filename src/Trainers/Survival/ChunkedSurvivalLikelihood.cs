@@ -9,8 +9,8 @@ namespace Microsoft.ML.PaperExtensions.Survival;
 /// </summary>
 internal sealed class ChunkedSurvivalLikelihood : IDisposable
 {
-    /// <summary>Rows per chunk: 131,072 rows keep each temporary at 1 MiB of doubles.</summary>
-    public const int DefaultChunkRows = 131_072;
+    /// <summary>Rows per chunk: each temporary is 512 KiB of doubles, below glibc's mmap threshold, so it reuses heap memory.</summary>
+    public const int DefaultChunkRows = 65_536;
     private readonly Tensor[] _columns; // logTime, logEntry, truncated, event, weight, aft, ph, shape
     private readonly List<SurvivalLikelihood> _chunks = [];
     private readonly int _chunkRows;

@@ -24,9 +24,9 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
     {
         var n = data.RowCount;
         var scale = Median(data.Time);
-        var (aftMean, aftSd) = Standardisation(data.Aft, data.AftNames, "AFT");
-        var (phMean, phSd) = Standardisation(data.Ph, data.PhNames, "PH");
-        var (shapeMean, shapeSd) = Standardisation(data.Shape, data.ShapeNames, "shape");
+        var (aftMean, aftSd) = Standardisation(data.Aft, "AFT");
+        var (phMean, phSd) = Standardisation(data.Ph, "PH");
+        var (shapeMean, shapeSd) = Standardisation(data.Shape, "shape");
         var truncated = data.Entry.Select(e => e > 0 ? 1.0 : 0.0).ToArray();
         using var likelihood = new ChunkedSurvivalLikelihood(
             tensor(data.Time.Select(t => Math.Log(t / scale)).ToArray(), ScalarType.Float64, device),
@@ -260,41 +260,40 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
         return (theta, mapped);
     }
 
-    private (double[] Mean, double[] Sd) Standardisation(double[][] rows, string[] names, string set)
+    private (double[] Mean, double[] Sd) Standardisation(CovariateMatrix matrix, string set)
     {
-        var p = names.Length;
+        var p = matrix.Width;
         var mean = new double[p];
         var sd = new double[p];
         var total = data.Weight.Sum();
-        for (var i = 0; i < rows.Length; i++)
+        for (var i = 0; i < data.RowCount; i++)
         {
-            for (var j = 0; j < p; j++) mean[j] += data.Weight[i] * rows[i][j];
+            var row = matrix.Row(i);
+            for (var j = 0; j < p; j++) mean[j] += data.Weight[i] * row[j];
         }
         for (var j = 0; j < p; j++) mean[j] /= total;
-        for (var i = 0; i < rows.Length; i++)
+        for (var i = 0; i < data.RowCount; i++)
         {
-            for (var j = 0; j < p; j++) sd[j] += data.Weight[i] * Math.Pow(rows[i][j] - mean[j], 2);
+            var row = matrix.Row(i);
+            for (var j = 0; j < p; j++) sd[j] += data.Weight[i] * (row[j] - mean[j]) * (row[j] - mean[j]);
         }
         for (var j = 0; j < p; j++)
         {
             sd[j] = Math.Sqrt(sd[j] / total);
             if (!(sd[j] > 1e-12 * Math.Max(1, Math.Abs(mean[j]))))
             {
-                throw new ArgumentException($"The {set} feature '{names[j]}' is constant (every row is {mean[j]}); remove it.", names[j]);
+                throw new ArgumentException($"The {set} feature '{matrix.Names[j]}' is constant (every row is {mean[j]}); remove it.", matrix.Names[j]);
             }
         }
         return (mean, sd);
     }
 
-    private Tensor Matrix(double[][] rows, double[] mean, double[] sd)
+    /// <summary>The standardised covariates as a [rows, p] tensor, standardised on the device (no managed copy).</summary>
+    private Tensor Matrix(CovariateMatrix matrix, double[] mean, double[] sd)
     {
-        var p = mean.Length;
-        var values = new double[rows.Length * p];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            for (var j = 0; j < p; j++) values[i * p + j] = (rows[i][j] - mean[j]) / sd[j];
-        }
-        return tensor(values, [rows.Length, p], ScalarType.Float64, device);
+        var p = matrix.Width;
+        var values = tensor(matrix.Values, [data.RowCount, p], ScalarType.Float64, device);
+        return p == 0 ? values : values.sub_(tensor(mean, ScalarType.Float64, device)).div_(tensor(sd, ScalarType.Float64, device));
     }
 
     private static double Median(double[] values)

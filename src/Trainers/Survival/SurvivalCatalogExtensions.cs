@@ -47,7 +47,7 @@ public static class SurvivalCatalogExtensions
         var rows = SurvivalTrainingData.Read(data, model.TrainingOptions, CancellationToken.None);
         var n = rows.RowCount;
         var isEvent = rows.Event.Select(e => e == 1).ToArray();
-        var distributions = Enumerable.Range(0, n).Select(i => model.Model.Distribution(rows.Aft[i], rows.Ph[i], rows.Shape[i])).ToArray();
+        var distributions = Enumerable.Range(0, n).Select(i => model.Model.Distribution(rows.Aft.Row(i), rows.Ph.Row(i), rows.Shape.Row(i))).ToArray();
 
         var sorted = rows.Time.Order().ToArray();
         var reference = sorted[n / 2];

@@ -14,17 +14,20 @@ internal sealed class SurvivalTrainingData
 
     public required double[] Weight { get; init; }
 
-    public required double[][] Aft { get; init; }
+    /// <summary>Covariates of each component, row-major [rows, width].</summary>
+    public required CovariateMatrix Aft { get; init; }
 
-    public required double[][] Ph { get; init; }
+    /// <inheritdoc cref="Aft"/>
+    public required CovariateMatrix Ph { get; init; }
 
-    public required double[][] Shape { get; init; }
+    /// <inheritdoc cref="Aft"/>
+    public required CovariateMatrix Shape { get; init; }
 
-    public required string[] AftNames { get; init; }
+    public string[] AftNames => Aft.Names;
 
-    public required string[] PhNames { get; init; }
+    public string[] PhNames => Ph.Names;
 
-    public required string[] ShapeNames { get; init; }
+    public string[] ShapeNames => Shape.Names;
 
     public int RowCount => Time.Length;
 
@@ -76,29 +79,33 @@ internal sealed class SurvivalTrainingData
             }
         }
 
-        var (aft, aftNames) = Covariates(data, n, o.AftFeatureColumnNames, "AFT feature", cancellation);
-        var (ph, phNames) = Covariates(data, n, o.PhFeatureColumnNames, "PH feature", cancellation);
-        var (shape, shapeNames) = Covariates(data, n, o.ShapeFeatureColumnNames, "shape feature", cancellation);
         return new SurvivalTrainingData
         {
             Time = time, Event = events, Entry = entry, Weight = main.Weights ?? Enumerable.Repeat(1.0, n).ToArray(),
-            Aft = aft, Ph = ph, Shape = shape, AftNames = aftNames, PhNames = phNames, ShapeNames = shapeNames,
+            Aft = Covariates(data, o.AftFeatureColumnNames, "AFT feature", cancellation),
+            Ph = Covariates(data, o.PhFeatureColumnNames, "PH feature", cancellation),
+            Shape = Covariates(data, o.ShapeFeatureColumnNames, "shape feature", cancellation),
         };
     }
 
-    /// <summary>Covariates as [row][feature], named "column" or "column[slot]" for vector columns.</summary>
-    private static (double[][] Rows, string[] Names) Covariates(IDataView data, int rowCount, string[] columns, string role, CancellationToken cancellation)
+    /// <summary>Covariates as a row-major matrix, named "column" or "column[slot]" for vector columns.</summary>
+    private static CovariateMatrix Covariates(IDataView data, string[] columns, string role, CancellationToken cancellation)
     {
-        if (columns.Length == 0) return (Enumerable.Repeat(Array.Empty<double>(), rowCount).ToArray(), []);
+        if (columns.Length == 0) return new CovariateMatrix([], 0, []);
         var table = DataViewReader.Read(data, new DataViewReader.Request(columns, FeatureRole: role), cancellation);
-        var p = table.FeatureCount;
-        var rows = Enumerable.Range(0, table.RowCount).Select(i => table.Features.AsSpan(i * p, p).ToArray()).ToArray();
         var names = table.FeatureSlots.SelectMany(s => s.Width == 1 ? [s.ColumnName] : Enumerable.Range(0, s.Width).Select(k => $"{s.ColumnName}[{k}]")).ToArray();
-        return (rows, names);
+        return new CovariateMatrix(table.Features, table.FeatureCount, names);
     }
 
     private static void Report(int count, (double Value, int Row) first, string role, string column, string what, int n)
     {
         if (count > 0) throw new ArgumentException($"{role} column '{column}' has {what} in {count} of {n} rows (first at row {first.Row}: {first.Value.ToString(CultureInfo.InvariantCulture)}).", column);
     }
+}
+
+/// <summary>A row-major covariate matrix with its column names.</summary>
+internal sealed record CovariateMatrix(double[] Values, int Width, string[] Names)
+{
+    /// <summary>The covariates of one row (empty when the component has none).</summary>
+    public ReadOnlySpan<double> Row(int row) => Values.AsSpan(row * Width, Width);
 }
