@@ -106,6 +106,13 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
             var from = subsample is null ? start : Maximize(subsample, start, free, "fit on the subsample", options.MaximumNumberOfIterations).Theta;
             best = Maximize(likelihood, from, free, "fit", options.MaximumNumberOfIterations);
         }
+        if (!best.Converged)
+        {
+            var (_, gradient, _) = likelihood.Derivatives(best.Theta);
+            var largest = gradient.Where((_, j) => free[j]).Max(Math.Abs);
+            notes.Add($"Not converged: the last fit stopped after {best.Iterations} Newton iterations (MaximumNumberOfIterations = {options.MaximumNumberOfIterations}) " +
+                      $"or when no damped step improved the likelihood; the largest score component is {largest:G3}. Estimates and standard errors are unreliable.");
+        }
         var nu = best.Theta[likelihood.NuIndex];
         if (free[likelihood.NuIndex] && (nu <= NuLower + 1e-6 || nu >= NuUpper - 1e-6))
         {

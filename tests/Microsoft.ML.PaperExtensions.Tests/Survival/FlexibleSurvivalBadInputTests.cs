@@ -68,4 +68,14 @@ public sealed class FlexibleSurvivalBadInputTests
         StringAssert.Contains(Assert.Throws<ArgumentException>(() => ml.Survival().Trainers.FlexibleParametric(new FlexibleSurvivalTrainer.Options { FixLambdaAtOne = true, PhFeatureColumnNames = ["X"] })).Message, "PhFeatureColumnNames must be empty");
         StringAssert.Contains(Assert.Throws<ArgumentOutOfRangeException>(() => ml.Survival().Trainers.FlexibleParametric(new FlexibleSurvivalTrainer.Options { Quantiles = [1.5] })).Message, "Quantiles must lie in (0, 1)");
     }
+
+    [TestMethod]
+    public void NonConvergenceIsFlaggedWithTheReason()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = new FlexibleSurvivalTrainer.Options { PhFeatureColumnNames = ["X"], Kappa = 0.5, MaximumNumberOfIterations = 1 };
+        using var model = ml.Survival().Trainers.FlexibleParametric(options).Fit(ml.Data.LoadFromEnumerable(Rows()));
+        Assert.IsFalse(model.Model.Converged);
+        Assert.IsTrue(model.Model.Notes.Any(n => n.StartsWith("Not converged: the last fit stopped after 1 Newton iterations")), string.Join("\n", model.Model.Notes));
+    }
 }
