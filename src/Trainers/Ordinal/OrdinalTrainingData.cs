@@ -85,36 +85,12 @@ internal sealed class OrdinalTrainingData
     /// <summary>Weighted means and population SDs per feature; throws naming the column and slot of a constant feature.</summary>
     public (double[] Mean, double[] Sd) Standardisation(IReadOnlyList<int>? rows, bool constantIsError)
     {
-        int p = FeatureCount;
-        var mean = new double[p];
-        var sd = new double[p];
-        var x = Table.Features;
-        var all = rows ?? Enumerable.Range(0, RowCount).ToArray();
-        double total = 0;
-        foreach (var i in all)
+        var (mean, sd) = Data.Standardisation.Compute(Table.Features, FeatureCount, Weights, rows, out var constant);
+        if (constantIsError && constant.Count > 0)
         {
-            total += Weights[i];
-            for (var j = 0; j < p; j++) mean[j] += Weights[i] * x[i * p + j];
-        }
-        for (var j = 0; j < p; j++) mean[j] /= total;
-        foreach (var i in all)
-        {
-            for (var j = 0; j < p; j++)
-            {
-                var d = x[i * p + j] - mean[j];
-                sd[j] += Weights[i] * d * d;
-            }
-        }
-        for (var j = 0; j < p; j++)
-        {
-            sd[j] = Math.Sqrt(sd[j] / total);
-            if (sd[j] > 1e-12 * Math.Max(1, Math.Abs(mean[j]))) continue;
-            if (constantIsError)
-            {
-                var slot = Table.FeatureSlots.Single(s => j >= s.Offset && j < s.Offset + s.Width);
-                throw new ArgumentException($"Feature column '{slot.ColumnName}' is constant in slot {j - slot.Offset} (every row is {mean[j].ToString(CultureInfo.InvariantCulture)}); remove that feature.", slot.ColumnName);
-            }
-            sd[j] = 1;
+            var j = constant[0];
+            var slot = Table.FeatureSlots.Single(s => j >= s.Offset && j < s.Offset + s.Width);
+            throw new ArgumentException($"Feature column '{slot.ColumnName}' is constant in slot {j - slot.Offset} (every row is {mean[j].ToString(CultureInfo.InvariantCulture)}); remove that feature.", slot.ColumnName);
         }
         return (mean, sd);
     }

@@ -269,28 +269,11 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Flexible
 
     private (double[] Mean, double[] Sd) Standardisation(CovariateMatrix matrix, string set)
     {
-        var p = matrix.Width;
-        var mean = new double[p];
-        var sd = new double[p];
-        var total = data.Weight.Sum();
-        for (var i = 0; i < data.RowCount; i++)
+        var (mean, sd) = Data.Standardisation.Compute(matrix.Values, matrix.Width, data.Weight, null, out var constant);
+        if (constant.Count > 0)
         {
-            var row = matrix.Row(i);
-            for (var j = 0; j < p; j++) mean[j] += data.Weight[i] * row[j];
-        }
-        for (var j = 0; j < p; j++) mean[j] /= total;
-        for (var i = 0; i < data.RowCount; i++)
-        {
-            var row = matrix.Row(i);
-            for (var j = 0; j < p; j++) sd[j] += data.Weight[i] * (row[j] - mean[j]) * (row[j] - mean[j]);
-        }
-        for (var j = 0; j < p; j++)
-        {
-            sd[j] = Math.Sqrt(sd[j] / total);
-            if (!(sd[j] > 1e-12 * Math.Max(1, Math.Abs(mean[j]))))
-            {
-                throw new ArgumentException($"The {set} feature '{matrix.Names[j]}' is constant (every row is {mean[j]}); remove it.", matrix.Names[j]);
-            }
+            var j = constant[0];
+            throw new ArgumentException($"The {set} feature '{matrix.Names[j]}' is constant (every row is {mean[j]}); remove it.", matrix.Names[j]);
         }
         return (mean, sd);
     }
