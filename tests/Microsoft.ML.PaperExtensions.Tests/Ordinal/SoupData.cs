@@ -29,12 +29,7 @@ internal static class SoupData
     }
 
     /// <summary>The reference value of a model and term, from Data/reference/ordinal.csv.</summary>
-    public static double Reference(string model, string term) =>
-        File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Data", "reference", "ordinal.csv")).Skip(1)
-            .Select(l => l.Split(','))
-            .Where(f => f[0] == model && f[1] == term)
-            .Select(f => double.Parse(f[2], CultureInfo.InvariantCulture))
-            .Single();
+    public static double Reference(string model, string term) => ReferenceValues.Get("ordinal.csv", model, term);
 
     public static readonly string[] FeatureNames = ["prod", "day", "cold", "female"];
 

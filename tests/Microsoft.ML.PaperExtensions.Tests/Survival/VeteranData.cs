@@ -27,10 +27,5 @@ internal static class VeteranData
                 Karno = float.Parse(f[4], CultureInfo.InvariantCulture),
             }).ToArray();
 
-    public static double Reference(string model, string term) =>
-        File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Data", "reference", "survival.csv")).Skip(1)
-            .Select(l => l.Split(','))
-            .Where(f => f[0] == model && f[1] == term)
-            .Select(f => double.Parse(f[2], CultureInfo.InvariantCulture))
-            .Single();
+    public static double Reference(string model, string term) => ReferenceValues.Get("survival.csv", model, term);
 }
