@@ -15,8 +15,9 @@ internal static class DataViewReader
     /// <param name="WeightColumn">The example-weight column, or null.</param>
     /// <param name="FeatureRole">How error messages call the feature columns (for example "time" or "score").</param>
     /// <param name="AllowNonFiniteFeatures">Whether NaN and infinite feature values are passed on instead of reported.</param>
+    /// <param name="AllowMissingLabels">Whether missing labels (NaN, the missing key) are passed on as NaN instead of reported (semi-supervised data).</param>
     internal sealed record Request(IReadOnlyList<string> FeatureColumns, string? LabelColumn = null, LabelKind AllowedLabels = LabelKind.None, string? WeightColumn = null,
-        string FeatureRole = "feature", bool AllowNonFiniteFeatures = false);
+        string FeatureRole = "feature", bool AllowNonFiniteFeatures = false, bool AllowMissingLabels = false);
 
     /// <summary>Validates the schema for <paramref name="request"/> without reading data; returns the feature layout.</summary>
     public static IReadOnlyList<FeatureSlot> Validate(DataViewSchema schema, Request request)
@@ -94,7 +95,7 @@ internal static class DataViewReader
             if (labelGetter is not null)
             {
                 var value = labelGetter();
-                if (!double.IsFinite(value)) Flag(labelIndex, row);
+                if (!double.IsFinite(value) && !(request.AllowMissingLabels && double.IsNaN(value))) Flag(labelIndex, row);
                 label![row] = value;
             }
             if (textGetter is not null)
@@ -121,7 +122,8 @@ internal static class DataViewReader
             var (role, name, what) = j switch
             {
                 _ when j < slots.Count => (char.ToUpperInvariant(request.FeatureRole[0]) + request.FeatureRole[1..], slots[j].ColumnName, "NaN or infinite values"),
-                _ when j == labelIndex => ("Label", request.LabelColumn!, labelKind == LabelKind.Key ? "missing (out-of-range) key values" : "NaN or infinite values"),
+                _ when j == labelIndex => ("Label", request.LabelColumn!, labelKind == LabelKind.Key ? "missing (out-of-range) key values"
+                    : request.AllowMissingLabels ? "infinite values" : "NaN or infinite values"),
                 _ => ("Example weight", request.WeightColumn!, "NaN, infinite or negative values"),
             };
             throw new ArgumentException($"{role} column '{name}' has {what} in {badRows[j]} of {row} rows (first at row {firstBad[j]}).", name);
