@@ -53,7 +53,7 @@ internal sealed class OrdinalTrainingData
         long[] classes;
         if (labelType is KeyDataViewType key)
         {
-            names = KeyNames(data.Schema[labelColumn], (int)key.Count);
+            names = KeyClassNames.Read(data.Schema[labelColumn], (int)key.Count);
             classes = label.Select(v => (long)v).ToArray();
             var counts = new int[names.Length];
             foreach (var c in classes) counts[c]++;
@@ -109,26 +109,4 @@ internal sealed class OrdinalTrainingData
         }
         return tensor(values, [all.Count, p], ScalarType.Float64, device);
     }
-
-    /// <summary>The key values of a key column as text (its class names), or "1".."K" when it has none or they repeat.</summary>
-    private static string[] KeyNames(DataViewSchema.Column column, int count)
-    {
-        if (column.Annotations.Schema.GetColumnOrNull(KeyValues) is { Type: VectorDataViewType vector })
-        {
-            var read = typeof(OrdinalTrainingData).GetMethod(nameof(ReadKeyValues), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-                .MakeGenericMethod(vector.ItemType.RawType);
-            var names = (string[])read.Invoke(null, [column])!;
-            if (names.Length == count && names.Distinct(StringComparer.Ordinal).Count() == count) return names;
-        }
-        return Enumerable.Range(1, count).Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray();
-    }
-
-    private static string[] ReadKeyValues<T>(DataViewSchema.Column column)
-    {
-        var values = default(VBuffer<T>);
-        column.Annotations.GetValue(KeyValues, ref values);
-        return values.DenseValues().Select(v => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "").ToArray();
-    }
-
-    private const string KeyValues = "KeyValues";
 }
