@@ -8,14 +8,29 @@ namespace Microsoft.ML.PaperExtensions.Runtime;
 internal static class TensorCopy
 {
     /// <summary>The values of a float64 tensor in row-major order, copied to a new array.</summary>
-    public static double[] ToArray(Tensor tensor)
+    public static double[] ToArray(Tensor tensor) => ToArray<double>(tensor);
+
+    /// <summary>
+    /// The values of a tensor in row-major order, copied to a new array; <typeparamref name="T"/> must match its dtype
+    /// (double = Float64, float = Float32, long = Int64, int = Int32, bool = Bool).
+    /// </summary>
+    public static T[] ToArray<T>(Tensor tensor) where T : unmanaged
     {
-        if (tensor.dtype != ScalarType.Float64)
+        var expected = default(T) switch
         {
-            throw new ArgumentException($"Expected a Float64 tensor, got {tensor.dtype}.", nameof(tensor));
+            double => ScalarType.Float64,
+            float => ScalarType.Float32,
+            long => ScalarType.Int64,
+            int => ScalarType.Int32,
+            bool => ScalarType.Bool,
+            _ => throw new ArgumentException($"No tensor type for {typeof(T)}.", nameof(T)),
+        };
+        if (tensor.dtype != expected)
+        {
+            throw new ArgumentException($"Expected a {expected} tensor, got {tensor.dtype}.", nameof(tensor));
         }
         using var scope = NewDisposeScope();
-        var dense = tensor.device_type == DeviceType.CPU && tensor.is_contiguous() ? tensor : tensor.cpu().contiguous();
-        return MemoryMarshal.Cast<byte, double>(dense.bytes).ToArray();
+        var dense = tensor.device_type == DeviceType.CPU && tensor.is_contiguous() ? tensor : tensor.detach().cpu().contiguous();
+        return MemoryMarshal.Cast<byte, T>(dense.bytes).ToArray();
     }
 }
