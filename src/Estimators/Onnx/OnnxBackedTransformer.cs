@@ -34,18 +34,25 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     /// <param name="inputSchema">The schema the transformer was fitted on (only the schema is used; no rows are read).</param>
     /// <param name="keyOutputs">
     /// Scalar outputs that hold 1-based class indices, with the class names in index order: each becomes a key column whose
-    /// key values are those names (as ML.NET's <c>PredictedLabel</c>). A graph with scalar outputs must also output <c>Score</c>.
+    /// key values are those names (as ML.NET's <c>PredictedLabel</c>). Scalar outputs pass through a temporary <c>Score</c>
+    /// column, so a graph with scalar outputs and no <c>Score</c> output hides an input column named <c>Score</c>.
     /// </param>
     /// <param name="booleanOutputs">Scalar outputs holding 0 or 1 that become Boolean columns.</param>
+    /// <param name="followers">
+    /// Fitted ML.NET transformers that run after the graph on its output (for example an ML.NET predictor reading a feature
+    /// column the graph computes); they are saved with the rest.
+    /// </param>
+    /// <param name="dropAfterFollowers">Intermediate columns to drop at the end (for example the followers' input).</param>
     private protected OnnxBackedTransformer(MLContext mlContext, ModelProto model, DataViewSchema inputSchema,
-        IReadOnlyDictionary<string, IReadOnlyList<string>>? keyOutputs = null, IReadOnlyCollection<string>? booleanOutputs = null)
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? keyOutputs = null, IReadOnlyCollection<string>? booleanOutputs = null,
+        IReadOnlyList<ITransformer>? followers = null, IReadOnlyList<string>? dropAfterFollowers = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputSchema);
         keyOutputs ??= new Dictionary<string, IReadOnlyList<string>>();
         _model = model.Clone();
-        _scorer = BuildScorer(mlContext, model, inputSchema, keyOutputs, booleanOutputs ?? []);
+        _scorer = BuildScorer(mlContext, model, inputSchema, keyOutputs, booleanOutputs ?? [], followers ?? [], dropAfterFollowers ?? []);
     }
 
     /// <summary>The batched ONNX graph behind this transformer (a copy).</summary>
@@ -99,7 +106,8 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     }
 
     private static TransformerChain<ITransformer> BuildScorer(MLContext ml, ModelProto model, DataViewSchema inputSchema,
-        IReadOnlyDictionary<string, IReadOnlyList<string>> keyOutputs, IReadOnlyCollection<string> booleanOutputs)
+        IReadOnlyDictionary<string, IReadOnlyList<string>> keyOutputs, IReadOnlyCollection<string> booleanOutputs,
+        IReadOnlyList<ITransformer> followers, IReadOnlyList<string> dropAfterFollowers)
     {
         var outputs = model.Graph.Output.Select(o => (o.Name, IsScalar: OnnxGraphBuilder.Shape(o).Length == 1)).ToList();
         foreach (var name in keyOutputs.Keys.Concat(booleanOutputs).Where(k => !outputs.Any(o => o.Name == k && o.IsScalar)))
@@ -107,10 +115,7 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
             throw new ArgumentException($"Key or Boolean output '{name}' must be a scalar output ([N]) of the graph.", nameof(model));
         }
         var scalars = outputs.Where(o => o.IsScalar).Select(o => o.Name).OrderBy(n => n == ScalarColumns.ScoreColumn).ToList();
-        if (scalars.Count > 0 && !outputs.Any(o => o.Name == ScalarColumns.ScoreColumn))
-        {
-            throw new ArgumentException($"A graph with scalar outputs must also output '{ScalarColumns.ScoreColumn}' (ML.NET's scalar conversion writes that column).", nameof(model));
-        }
+        var temporaryScore = scalars.Count > 0 && !outputs.Any(o => o.Name == ScalarColumns.ScoreColumn);
 
         var chain = new List<ITransformer>();
         var schema = inputSchema;
@@ -144,7 +149,15 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
         {
             Fit(ml.Transforms.CopyColumns(name, name + OnnxSuffix));
         }
-        Fit(ml.Transforms.DropColumns(outputs.Select(o => o.Name + OnnxSuffix).ToArray()));
+        Fit(ml.Transforms.DropColumns(outputs.Select(o => o.Name + OnnxSuffix).Concat(temporaryScore ? [ScalarColumns.ScoreColumn] : []).ToArray()));
+        foreach (var follower in followers)
+        {
+            Add(follower);
+        }
+        if (dropAfterFollowers.Count > 0)
+        {
+            Fit(ml.Transforms.DropColumns(dropAfterFollowers.ToArray()));
+        }
         return new TransformerChain<ITransformer>(chain.ToArray());
     }
 
