@@ -1,0 +1,30 @@
+using Microsoft.ML.PaperExtensions.SemiSupervised;
+
+namespace Microsoft.ML.PaperExtensions;
+
+/// <summary>The semi-supervised trainers: <c>mlContext.SemiSupervised().Trainers.Wad(...)</c>.</summary>
+public static class SemiSupervisedCatalogExtensions
+{
+    /// <summary>WAD with its defaults: rows whose label is missing are the unlabelled rows.</summary>
+    /// <param name="catalog">The semi-supervised trainers catalog.</param>
+    /// <param name="labelColumnName">Key (missing key = unlabelled), Single/Double (NaN = unlabelled) or text (empty = unlabelled).</param>
+    /// <param name="featureColumnName">Single or Double features, scalar or known-size vector.</param>
+    /// <param name="method">WAD, or a baseline with the same student.</param>
+    /// <param name="seed">The seed; null draws it from the MLContext.</param>
+    public static WadTrainer Wad(this TrainerCatalog<SemiSupervisedCatalog> catalog, string labelColumnName = ColumnNames.Label,
+        string featureColumnName = ColumnNames.Features, SemiSupervisedMethod method = SemiSupervisedMethod.Wad, int? seed = null) =>
+        Wad(catalog, new WadTrainer.Options
+        {
+            LabelColumnName = labelColumnName,
+            FeatureColumnName = featureColumnName,
+            Method = method,
+            Seed = seed,
+        });
+
+    /// <summary>WAD with every option.</summary>
+    public static WadTrainer Wad(this TrainerCatalog<SemiSupervisedCatalog> catalog, WadTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new WadTrainer(catalog.Context, options);
+    }
+}

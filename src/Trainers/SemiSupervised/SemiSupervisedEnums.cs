@@ -1,0 +1,42 @@
+namespace Microsoft.ML.PaperExtensions.SemiSupervised;
+
+/// <summary>How a semi-supervised trainer uses the unlabelled rows.</summary>
+public enum SemiSupervisedMethod
+{
+    /// <summary>WAD: teacher pseudo-labels weighted by the top-2 anchor-similarity margin, with promotion rounds.</summary>
+    Wad,
+    /// <summary>Baseline: the same student trained on the labelled rows only (no teacher).</summary>
+    SupervisedOnly,
+    /// <summary>Baseline: the WAD pipeline with every unlabelled row weighted 1 (isolates WAD's weights).</summary>
+    PseudoLabel,
+    /// <summary>
+    /// Baseline: scikit-learn's <c>SelfTrainingClassifier</c> semantics. Fit on the labelled rows, add the unlabelled rows
+    /// whose top class probability exceeds a threshold with that class, refit, until nothing is added or the iterations run out.
+    /// </summary>
+    SelfTraining,
+}
+
+/// <summary>How the contrastive teacher corrupts a row to make its second view.</summary>
+public enum ContrastiveAugmentation
+{
+    /// <summary>SCARF: a fixed share of the features, chosen at random, take the value of another random row.</summary>
+    Scarf,
+    /// <summary>VIME: each feature is masked with a probability and then takes the value of another random row.</summary>
+    Vime,
+}
+
+/// <summary>How an unlabelled row is scored against a class.</summary>
+public enum AnchorScoring
+{
+    /// <summary>WAD: the highest cosine similarity to the class's anchors.</summary>
+    NearestAnchor,
+    /// <summary>Not part of WAD: the cosine similarity to the normalised mean embedding of the class's anchors.</summary>
+    Prototype,
+}
+
+/// <summary>
+/// Makes an ML.NET multiclass trainer that WAD trains as its student. The trainer must read the three columns it is given:
+/// a key label, a known-size Single feature vector (the standardised features) and a Single example weight.
+/// </summary>
+/// <example><c>(label, features, weight) =&gt; mlContext.MulticlassClassification.Trainers.LbfgsMaximumEntropy(label, features, weight)</c></example>
+public delegate IEstimator<ITransformer> StudentTrainerFactory(string labelColumnName, string featureColumnName, string exampleWeightColumnName);

@@ -1,0 +1,183 @@
+using Microsoft.ML.PaperExtensions.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.SemiSupervised;
+
+/// <summary>Everything a semi-supervised fit needs besides the data.</summary>
+internal sealed record SemiSupervisedSettings(SemiSupervisedMethod Method, double Alpha, int Split, TeacherSettings Teacher, MlpStudentSettings Student,
+    StudentTrainerFactory? StudentTrainer, AnchorScoring Scoring, double? MinTopScore, double? UnlabeledWeightScale,
+    double SelfTrainingThreshold, int SelfTrainingMaxIterations, int Seed);
+
+/// <summary>
+/// WAD's two stages (section 3): train the contrastive teacher once and freeze it, then split + 1 rounds of
+/// (anchor scores -> pseudo-labels and weights -> weighted student training -> promotion of the rows where student and
+/// teacher agree most). Also runs the baselines with the same student.
+/// </summary>
+internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedData data, SemiSupervisedSettings settings, TrainingMonitor monitor, Device device)
+{
+    private readonly List<SemiSupervisedRound> _rounds = [];
+    private readonly List<string> _notes = [];
+
+    /// <summary>alpha_i = alpha (1 - min(i, split)/split)^2, the fraction of the pool promoted after round i.</summary>
+    public static double PromotionFraction(double alpha, int round, int split) => alpha * Math.Pow(1 - (double)Math.Min(round, split) / split, 2);
+
+    public SemiSupervisedModel Fit()
+    {
+        using var generator = new Generator((ulong)settings.Seed);
+        manual_seed(settings.Seed);
+        var labeled = data.LabeledRows.ToList();
+        var labeledClasses = labeled.Select(r => (long)data.Classes[r]).ToList();
+        var pool = data.UnlabeledRows.ToList();
+        if (pool.Count == 0)
+        {
+            _notes.Add("The training data have no unlabelled rows: the student was trained on the labelled rows only (supervised).");
+            TorchRuntime.Log(mlContext, nameof(WadTrainer), _notes[^1]);
+        }
+        if (data.ConstantFeatures > 0)
+        {
+            _notes.Add($"{data.ConstantFeatures} of {data.FeatureCount} features are constant over all rows and carry no information.");
+        }
+        var outcomes = pool.ToDictionary(r => r, r => new UnlabeledRowOutcome(data.InputRow[r], -1, 0, double.NaN, 0));
+
+        using var x = data.FeatureTensor(Enumerable.Range(0, data.RowCount).ToArray(), device);
+        var usesTeacher = settings.Method is SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel;
+        MlpWeights? teacher = null;
+        Tensor? embeddings = null;
+        if (usesTeacher)
+        {
+            using (TorchRuntime.ThreadsForWork((long)settings.Teacher.BatchSize * 2 * settings.Teacher.EncoderWidth * settings.Teacher.EncoderWidth))
+            {
+                teacher = ContrastiveTeacher.Train(x, settings.Teacher, generator, monitor, device);
+            }
+            embeddings = ContrastiveTeacher.Embed(teacher, x);
+        }
+        var anchors = new List<int>(labeled);
+        var anchorClasses = new List<int>(labeledClasses.Select(c => (int)c));
+
+        using IStudent student = settings.StudentTrainer is { } factory
+            ? new MlNetStudent(mlContext, data, factory, settings.UnlabeledWeightScale, monitor)
+            : new MlpStudent(x, data.ClassCount, settings.Student, generator, monitor);
+        using (TorchRuntime.ThreadsForWork((long)settings.Student.BatchSize * 2 * settings.Student.HiddenWidth * Math.Max(settings.Student.HiddenWidth, data.FeatureCount)))
+        {
+            if (usesTeacher && pool.Count > 0)
+            {
+                DistillationRounds(student, embeddings!, labeled, labeledClasses, pool, anchors, anchorClasses, outcomes);
+            }
+            else if (settings.Method == SemiSupervisedMethod.SelfTraining && pool.Count > 0)
+            {
+                SelfTraining(student, labeled, labeledClasses, pool, outcomes);
+            }
+            else
+            {
+                var rounds = settings.Split + 1;
+                for (var round = 1; round <= rounds; round++)
+                {
+                    student.Train(new StudentRound([.. labeled], [.. labeledClasses], [], [], []), round, rounds);
+                    _rounds.Add(new SemiSupervisedRound(round, 0, labeled.Count, pool.Count, 0, 0));
+                }
+            }
+        }
+
+        var anchorValues = Array.Empty<float>();
+        if (embeddings is not null)
+        {
+            using var anchorEmbeddings = embeddings.index_select(0, tensor(anchors.Select(a => (long)a).ToArray(), device: device)).to_type(ScalarType.Float32);
+            anchorValues = TensorCopy.ToArray<float>(anchorEmbeddings);
+            embeddings.Dispose();
+        }
+        var mlpWeights = (student as MlpStudent)?.Weights;
+        var studentTransformer = (student as MlNetStudent)?.Transformer;
+        if (student is MlNetStudent mlNet) mlNet.DetachTransformer();
+        return new SemiSupervisedModel(settings.Method, data.ClassNames, data.Mean, data.Sd, teacher, anchorValues, [.. anchorClasses], mlpWeights, studentTransformer,
+            _rounds, outcomes.Values.OrderBy(o => o.InputRow).ToList(), data.LabeledRows.Length, _notes);
+    }
+
+    /// <summary>WAD and plain pseudo-labelling: split + 1 rounds of scores, weighted student training and promotion.</summary>
+    private void DistillationRounds(IStudent student, Tensor embeddings, List<int> labeled, List<long> labeledClasses, List<int> pool,
+        List<int> anchors, List<int> anchorClasses, Dictionary<int, UnlabeledRowOutcome> outcomes)
+    {
+        var rounds = settings.Split + 1;
+        for (var round = 1; round <= rounds; round++)
+        {
+            PseudoLabels scores;
+            using (var scope = NewDisposeScope())
+            {
+                scores = AnchorScores.Compute(Rows(embeddings, pool), Rows(embeddings, anchors), anchorClasses, data.ClassCount, settings.Scoring, settings.MinTopScore);
+            }
+            var weights = settings.Method == SemiSupervisedMethod.PseudoLabel ? Enumerable.Repeat(1.0, pool.Count).ToArray() : scores.Weights;
+            if (round == 1)
+            {
+                for (var i = 0; i < pool.Count; i++)
+                {
+                    outcomes[pool[i]] = outcomes[pool[i]] with { PseudoClass = (int)scores.PseudoClasses[i], Weight = weights[i], TopScore = scores.TopScores[i] };
+                }
+            }
+            student.Train(new StudentRound([.. labeled], [.. labeledClasses], [.. pool], scores.PseudoClasses, weights), round, rounds);
+
+            var alpha = PromotionFraction(settings.Alpha, round, settings.Split);
+            var count = (int)Math.Floor(alpha * pool.Count);
+            var promoted = count == 0 ? [] : MostAgreed(student.Probabilities([.. pool]), scores.PseudoClasses, count);
+            _rounds.Add(new SemiSupervisedRound(round, alpha, labeled.Count, pool.Count, promoted.Length, weights.Length == 0 ? 0 : weights.Average()));
+            foreach (var i in promoted)
+            {
+                var row = pool[i];
+                labeled.Add(row);
+                labeledClasses.Add(scores.PseudoClasses[i]);
+                anchors.Add(row);
+                anchorClasses.Add((int)scores.PseudoClasses[i]);
+                outcomes[row] = outcomes[row] with { PromotedInRound = round };
+            }
+            foreach (var i in promoted.OrderDescending()) pool.RemoveAt(i);
+        }
+    }
+
+    /// <summary>
+    /// The positions (into the pool) of the <paramref name="count"/> rows with the smallest cross-entropy -log p(pseudo-label)
+    /// under the student; ties go to the earlier position.
+    /// </summary>
+    internal static int[] MostAgreed(double[] probabilities, long[] pseudoClasses, int count)
+    {
+        var k = probabilities.Length / Math.Max(1, pseudoClasses.Length);
+        var loss = pseudoClasses.Select((c, i) => -Math.Log(probabilities[i * k + c])).ToArray();
+        return Enumerable.Range(0, pseudoClasses.Length).OrderBy(i => loss[i]).ThenBy(i => i).Take(count).ToArray();
+    }
+
+    /// <summary>
+    /// scikit-learn's SelfTrainingClassifier (criterion 'threshold'): fit on the labelled rows, add the pool rows whose top
+    /// probability exceeds the threshold with that class, repeat until nothing is added, the pool is empty or the iterations
+    /// run out; then a final fit on all labelled rows.
+    /// </summary>
+    private void SelfTraining(IStudent student, List<int> labeled, List<long> labeledClasses, List<int> pool, Dictionary<int, UnlabeledRowOutcome> outcomes)
+    {
+        var total = settings.SelfTrainingMaxIterations + 1;
+        var iteration = 0;
+        while (iteration < settings.SelfTrainingMaxIterations && pool.Count > 0)
+        {
+            iteration++;
+            student.Train(new StudentRound([.. labeled], [.. labeledClasses], [], [], []), iteration, total);
+            var probabilities = student.Probabilities([.. pool]);
+            var k = data.ClassCount;
+            var added = new List<int>();
+            for (var i = 0; i < pool.Count; i++)
+            {
+                var best = 0;
+                for (var c = 1; c < k; c++) if (probabilities[i * k + c] > probabilities[i * k + best]) best = c;
+                if (probabilities[i * k + best] > settings.SelfTrainingThreshold)
+                {
+                    added.Add(i);
+                    labeled.Add(pool[i]);
+                    labeledClasses.Add(best);
+                    outcomes[pool[i]] = outcomes[pool[i]] with { PseudoClass = best, Weight = 1, PromotedInRound = iteration };
+                }
+            }
+            _rounds.Add(new SemiSupervisedRound(iteration, 0, labeled.Count - added.Count, pool.Count, added.Count, (double)added.Count / pool.Count));
+            foreach (var i in Enumerable.Reverse(added)) pool.RemoveAt(i);
+            if (added.Count == 0) break;
+        }
+        student.Train(new StudentRound([.. labeled], [.. labeledClasses], [], [], []), iteration + 1, total);
+        _rounds.Add(new SemiSupervisedRound(iteration + 1, 0, labeled.Count, pool.Count, 0, 0));
+    }
+
+    private Tensor Rows(Tensor values, List<int> rows) => values.index_select(0, tensor(rows.Select(r => (long)r).ToArray(), device: device));
+}

@@ -1,0 +1,94 @@
+namespace Microsoft.ML.PaperExtensions.SemiSupervised;
+
+/// <summary>One round of semi-supervised training.</summary>
+/// <param name="Round">1-based round (self-training: iteration).</param>
+/// <param name="Alpha">The promotion fraction alpha_i of the round (WAD: alpha (1 - min(i, split)/split)^2; 0 when nothing is promoted by fraction).</param>
+/// <param name="LabeledRowCount">Labelled rows the student trained on (ground truth plus promoted rows).</param>
+/// <param name="UnlabeledRowCount">Rows left in the unlabelled pool at the start of the round.</param>
+/// <param name="PromotedRowCount">Rows moved from the pool to the labelled set at the end of the round.</param>
+/// <param name="MeanUnlabeledWeight">Mean weight of the pool's rows in this round.</param>
+public sealed record SemiSupervisedRound(int Round, double Alpha, int LabeledRowCount, int UnlabeledRowCount, int PromotedRowCount, double MeanUnlabeledWeight);
+
+/// <summary>What training did with one unlabelled input row.</summary>
+/// <param name="InputRow">0-based index of the row in the training data.</param>
+/// <param name="PseudoClass">The class (0-based index into <see cref="SemiSupervisedModel.ClassNames"/>) the first round gave it, or -1.</param>
+/// <param name="Weight">Its weight in the first round (WAD: the top-2 margin in [0, 2]; pseudo-labelling 1; self-training 1 once added, else 0; supervised 0).</param>
+/// <param name="TopScore">Its highest anchor similarity s(1) in the first round (NaN without a teacher).</param>
+/// <param name="PromotedInRound">The round in which it joined the labelled set, or 0 when it never did.</param>
+public sealed record UnlabeledRowOutcome(int InputRow, int PseudoClass, double Weight, double TopScore, int PromotedInRound);
+
+/// <summary>
+/// A fitted semi-supervised classifier, immutable: the known classes, the feature standardisation, the frozen teacher with
+/// its anchors (when the method has one) and the student, plus what training did.
+/// </summary>
+public sealed class SemiSupervisedModel
+{
+    internal SemiSupervisedModel(SemiSupervisedMethod method, IReadOnlyList<string> classNames, double[] mean, double[] sd, MlpWeights? teacher,
+        float[] anchors, int[] anchorClasses, MlpWeights? student, ITransformer? studentTransformer, IReadOnlyList<SemiSupervisedRound> rounds,
+        IReadOnlyList<UnlabeledRowOutcome> unlabeledRows, int labeledRowCount, IReadOnlyList<string> notes)
+    {
+        Method = method;
+        ClassNames = classNames;
+        Mean = mean;
+        Sd = sd;
+        Teacher = teacher;
+        Anchors = anchors;
+        AnchorClasses = anchorClasses;
+        Student = student;
+        StudentTransformer = studentTransformer;
+        Rounds = rounds;
+        UnlabeledRows = unlabeledRows;
+        LabeledRowCount = labeledRowCount;
+        Notes = notes;
+    }
+
+    /// <summary>How the unlabelled rows were used.</summary>
+    public SemiSupervisedMethod Method { get; }
+
+    /// <summary>The known classes (those with labelled rows), in the order of <c>Score</c>'s slots and of the key values of <c>PredictedLabel</c>.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Number of features.</summary>
+    public int FeatureCount => Mean.Length;
+
+    /// <summary>Rows with a label in the training data.</summary>
+    public int LabeledRowCount { get; }
+
+    /// <summary>Rows without a label in the training data.</summary>
+    public int UnlabeledRowCount => UnlabeledRows.Count;
+
+    /// <summary>Whether the model has a contrastive teacher and so writes <c>KnownClassSimilarity</c>.</summary>
+    public bool HasTeacher => Teacher is not null;
+
+    /// <summary>Number of anchors (labelled and promoted rows) that <c>KnownClassSimilarity</c> compares with.</summary>
+    public int AnchorCount => AnchorClasses.Length;
+
+    /// <summary>The rounds of training, in order.</summary>
+    public IReadOnlyList<SemiSupervisedRound> Rounds { get; }
+
+    /// <summary>What training did with each unlabelled row, in input order.</summary>
+    public IReadOnlyList<UnlabeledRowOutcome> UnlabeledRows { get; }
+
+    /// <summary>The mean first-round weight of the unlabelled rows (0 when there are none).</summary>
+    public double MeanUnlabeledWeight => UnlabeledRows.Count == 0 ? 0 : UnlabeledRows.Average(r => r.Weight);
+
+    /// <summary>Things the user should know about this fit (for example constant features, or no unlabelled rows).</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    internal double[] Mean { get; }
+
+    internal double[] Sd { get; }
+
+    internal MlpWeights? Teacher { get; }
+
+    /// <summary>Normalised anchor embeddings, [AnchorCount, D] row-major.</summary>
+    internal float[] Anchors { get; }
+
+    internal int[] AnchorClasses { get; }
+
+    /// <summary>The MLP student, or null when an ML.NET trainer was the student.</summary>
+    internal MlpWeights? Student { get; }
+
+    /// <summary>The ML.NET student's transformer (it reads the standardised features), or null for the MLP student.</summary>
+    internal ITransformer? StudentTransformer { get; }
+}

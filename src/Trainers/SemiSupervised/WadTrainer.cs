@@ -1,0 +1,228 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Runtime;
+using Microsoft.ML.SearchSpace;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.SemiSupervised;
+
+/// <summary>
+/// WAD (Du et al., ICCV 2023): semi-supervised classification that stays robust when the unlabelled rows include classes
+/// no label covers. A contrastive teacher (SCARF on tabular rows) embeds every row; each unlabelled row gets the known class
+/// of its most similar labelled anchor as pseudo-label and the margin between its two best class similarities as weight;
+/// a student is trained on the labelled rows plus the weighted pseudo-labels, in rounds that promote the rows where student
+/// and teacher agree most. Rows of unknown classes tend to sit between known classes and so get small weights.
+/// </summary>
+/// <remarks>
+/// <para>Input columns: the label (a key column, with the missing key for unlabelled rows; a Single or Double column, NaN =
+/// unlabelled; or a text column, empty = unlabelled) and the features (Single or Double, scalar or known-size vector, no NaN).
+/// The known classes are those present among the labelled rows.</para>
+/// <para>Output columns: see <see cref="SemiSupervisedTransformer"/> (<c>Score</c>, <c>PredictedLabel</c>,
+/// <c>KnownClassSimilarity</c>); ML.NET's multiclass evaluator runs on them.</para>
+/// <list type="table">
+/// <listheader><term>Trainer characteristics</term><description></description></listheader>
+/// <item><term>Machine learning task</term><description>Semi-supervised multiclass classification</description></item>
+/// <item><term>Is normalization required?</term><description>No: features are standardised internally (over all rows) and the mapping is part of the model.</description></item>
+/// <item><term>Is caching required?</term><description>No: the data are read once.</description></item>
+/// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.PaperExtensions.Trainers, and a TorchSharp native package (TorchSharp-cpu) in the application.</description></item>
+/// </list>
+/// <para>Rows are put in a canonical order (by a hash of their content) before training, so a fixed seed gives the same model
+/// whatever the input row order.</para>
+/// </remarks>
+public sealed class WadTrainer : IEstimator<SemiSupervisedTransformer>
+{
+    /// <summary>Options of <see cref="WadTrainer"/>.</summary>
+    public sealed class Options
+    {
+        /// <summary>The label column: key (missing key = unlabelled), Single/Double (NaN = unlabelled) or text (empty = unlabelled).</summary>
+        public string LabelColumnName { get; set; } = ColumnNames.Label;
+
+        /// <summary>The feature column: Single or Double, scalar or known-size vector.</summary>
+        public string FeatureColumnName { get; set; } = ColumnNames.Features;
+
+        /// <summary>WAD, or one of the baselines (same student) to compare it with.</summary>
+        public SemiSupervisedMethod Method { get; set; } = SemiSupervisedMethod.Wad;
+
+        /// <summary>alpha: the pool fraction promoted after round i is alpha (1 - min(i, Split)/Split)^2.</summary>
+        [Range(0.0, 0.5, 0.1, false)]
+        public double Alpha { get; set; } = 0.1;
+
+        /// <summary>Split: WAD trains Split + 1 rounds.</summary>
+        [Range(1, 10, 5, false)]
+        public int Split { get; set; } = 5;
+
+        /// <summary>The NT-Xent temperature tau.</summary>
+        [Range(0.05, 2.0, 0.5, true)]
+        public double Temperature { get; set; } = 0.5;
+
+        /// <summary>How the teacher makes the second view of a row.</summary>
+        public ContrastiveAugmentation Augmentation { get; set; } = ContrastiveAugmentation.Scarf;
+
+        /// <summary>SCARF: the share of features replaced per view.</summary>
+        [Range(0.1, 0.9, 0.6, false)]
+        public double CorruptionRate { get; set; } = 0.6;
+
+        /// <summary>VIME: the probability that a feature is replaced.</summary>
+        public double VimeMaskProbability { get; set; } = 0.3;
+
+        /// <summary>Whether both views are corrupted (otherwise the positive pair is the clean row and one corrupted view).</summary>
+        public bool CorruptBothViews { get; set; }
+
+        /// <summary>Width of the teacher's four encoder layers and of its projection head's hidden layer.</summary>
+        [Range(32, 1024, 256, true)]
+        public int EncoderWidth { get; set; } = 256;
+
+        /// <summary>Dimension of the teacher's embedding (the projection output).</summary>
+        public int ProjectionDimension { get; set; } = 128;
+
+        /// <summary>Passes of the teacher over all rows; null picks enough for about 2,000 optimiser steps (between 5 and 200).</summary>
+        public int? TeacherEpochs { get; set; }
+
+        /// <summary>Rows per teacher batch (2 x as many embeddings in the NT-Xent loss).</summary>
+        public int TeacherBatchSize { get; set; } = 128;
+
+        /// <summary>The teacher's Adam learning rate.</summary>
+        [Range(1e-4, 1e-2, 1e-3, true)]
+        public double TeacherLearningRate { get; set; } = 1e-3;
+
+        /// <summary>How unlabelled rows are scored against a class (nearest anchor is WAD).</summary>
+        public AnchorScoring Scoring { get; set; } = AnchorScoring.NearestAnchor;
+
+        /// <summary>Not part of WAD: rows whose best class similarity is below this get weight 0; null = off.</summary>
+        public double? MinTopScore { get; set; }
+
+        /// <summary>Width of each hidden layer of the MLP student.</summary>
+        [Range(16, 1024, 128, true)]
+        public int StudentHiddenWidth { get; set; } = 128;
+
+        /// <summary>Hidden layers of the MLP student.</summary>
+        [Range(1, 4, 2, false)]
+        public int StudentHiddenLayers { get; set; } = 2;
+
+        /// <summary>Optimiser steps of the MLP student per round.</summary>
+        [Range(100, 3000, 500, true)]
+        public int StudentIterationsPerRound { get; set; } = 500;
+
+        /// <summary>Rows per labelled batch and per unlabelled batch of the MLP student.</summary>
+        public int BatchSize { get; set; } = 32;
+
+        /// <summary>The MLP student's Adam learning rate.</summary>
+        [Range(1e-4, 1e-2, 5e-4, true)]
+        public double StudentLearningRate { get; set; } = 5e-4;
+
+        /// <summary>Standard deviation of the Gaussian noise added to the (standardised) student inputs in training; 0 = none.</summary>
+        [Range(0.0, 0.5, 0.15, false)]
+        public double StudentInputNoise { get; set; } = 0.15;
+
+        /// <summary>
+        /// An ML.NET multiclass trainer that accepts example weights, as the student instead of the MLP; null = the MLP. The
+        /// fitted model is then that trainer's own transformer reading the standardised features.
+        /// </summary>
+        public StudentTrainerFactory? StudentTrainer { get; set; }
+
+        /// <summary>
+        /// Factor on the unlabelled rows' weights; null = 1 for the MLP student (its loss averages each batch) and
+        /// labelled / unlabelled row count for an ML.NET student (whose loss sums over rows).
+        /// </summary>
+        public double? UnlabeledWeightScale { get; set; }
+
+        /// <summary>Self-training baseline: a row is added when its top class probability exceeds this.</summary>
+        public double SelfTrainingThreshold { get; set; } = 0.75;
+
+        /// <summary>Self-training baseline: the most add-and-refit iterations.</summary>
+        public int SelfTrainingMaxIterations { get; set; } = 10;
+
+        /// <summary>The seed of initialisation, batches and corruption; null draws it from the MLContext.</summary>
+        public int? Seed { get; set; }
+
+        /// <summary>Where the tensor work runs.</summary>
+        public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
+    }
+
+    private readonly MLContext _mlContext;
+    private readonly Options _options;
+
+    internal WadTrainer(MLContext mlContext, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(options);
+        CheckOptions(options);
+        _mlContext = mlContext;
+        _options = options;
+    }
+
+    /// <summary>Fits the model.</summary>
+    public SemiSupervisedTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
+
+    /// <summary>Fits the model, reporting progress per teacher epoch and student round, and stopping when cancelled.</summary>
+    public SemiSupervisedTransformer Fit(IDataView input, CancellationToken cancellationToken, IProgress<TrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = _options;
+        var data = SemiSupervisedData.Read(input, o.LabelColumnName, o.FeatureColumnName, cancellationToken);
+        var batch = Math.Min(o.TeacherBatchSize, data.RowCount);
+        var epochs = o.TeacherEpochs ?? Math.Clamp((int)Math.Ceiling(2000.0 / Math.Max(1, data.RowCount / batch)), 5, 200);
+        var settings = new SemiSupervisedSettings(o.Method, o.Alpha, o.Split,
+            new TeacherSettings(o.EncoderWidth, o.ProjectionDimension, epochs, o.TeacherBatchSize, o.TeacherLearningRate, o.Temperature,
+                o.Augmentation, o.CorruptionRate, o.VimeMaskProbability, o.CorruptBothViews),
+            new MlpStudentSettings(o.StudentHiddenWidth, o.StudentHiddenLayers, o.StudentIterationsPerRound, o.BatchSize, o.StudentLearningRate, o.StudentInputNoise),
+            o.StudentTrainer, o.Scoring, o.MinTopScore, o.UnlabeledWeightScale, o.SelfTrainingThreshold, o.SelfTrainingMaxIterations,
+            TorchRuntime.ResolveSeed(o.Seed, _mlContext, nameof(WadTrainer)));
+        var device = TorchRuntime.ResolveDevice(o.Device, _mlContext);
+        var monitor = new TrainingMonitor(_mlContext, nameof(WadTrainer), progress, cancellationToken);
+        SemiSupervisedModel model;
+        using (NewDisposeScope())
+        {
+            model = new SemiSupervisedFitter(_mlContext, data, settings, monitor, device).Fit();
+        }
+        return new SemiSupervisedTransformer(_mlContext, model, input.Schema, o.FeatureColumnName);
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var features = SchemaShapes.Require(inputSchema, "feature", _options.FeatureColumnName);
+        if (features.Kind == SchemaShape.Column.VectorKind.VariableVector || (features.ItemType != NumberDataViewType.Single && features.ItemType != NumberDataViewType.Double))
+        {
+            throw SchemaShapes.Mismatch("feature", features, "Single or Double, scalar or known-size vector");
+        }
+        var label = SchemaShapes.Require(inputSchema, "label", _options.LabelColumnName);
+        if (label.Kind != SchemaShape.Column.VectorKind.Scalar
+            || !(label.IsKey || label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double || label.ItemType is TextDataViewType))
+        {
+            throw SchemaShapes.Mismatch("label", label, "a key, Single, Double or text scalar (with missing values for unlabelled rows)");
+        }
+        return SemiSupervisedTransformer.OutputShape(inputSchema, _options.Method is SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel);
+    }
+
+    private static void CheckOptions(Options o)
+    {
+        if (!Enum.IsDefined(o.Method)) throw new ArgumentOutOfRangeException(nameof(Options.Method), o.Method, $"Method {o.Method} is not a SemiSupervisedMethod.");
+        Require(o.Alpha >= 0 && o.Alpha < 1, nameof(Options.Alpha), o.Alpha, "lie in [0, 1)");
+        Require(o.Split >= 1, nameof(Options.Split), o.Split, "be at least 1");
+        Require(o.Temperature > 0 && double.IsFinite(o.Temperature), nameof(Options.Temperature), o.Temperature, "be a finite number > 0");
+        Require(o.CorruptionRate > 0 && o.CorruptionRate < 1, nameof(Options.CorruptionRate), o.CorruptionRate, "lie in (0, 1)");
+        Require(o.VimeMaskProbability > 0 && o.VimeMaskProbability < 1, nameof(Options.VimeMaskProbability), o.VimeMaskProbability, "lie in (0, 1)");
+        Require(o.EncoderWidth >= 1, nameof(Options.EncoderWidth), o.EncoderWidth, "be at least 1");
+        Require(o.ProjectionDimension >= 2, nameof(Options.ProjectionDimension), o.ProjectionDimension, "be at least 2");
+        Require(o.TeacherEpochs is null or >= 1, nameof(Options.TeacherEpochs), o.TeacherEpochs, "be at least 1 (or null for automatic)");
+        Require(o.TeacherBatchSize >= 2, nameof(Options.TeacherBatchSize), o.TeacherBatchSize, "be at least 2");
+        Require(o.TeacherLearningRate > 0 && double.IsFinite(o.TeacherLearningRate), nameof(Options.TeacherLearningRate), o.TeacherLearningRate, "be a finite number > 0");
+        Require(o.MinTopScore is null || (o.MinTopScore >= -1 && o.MinTopScore <= 1), nameof(Options.MinTopScore), o.MinTopScore, "lie in [-1, 1] (or be null)");
+        Require(o.StudentHiddenWidth >= 1, nameof(Options.StudentHiddenWidth), o.StudentHiddenWidth, "be at least 1");
+        Require(o.StudentHiddenLayers >= 0, nameof(Options.StudentHiddenLayers), o.StudentHiddenLayers, "be at least 0");
+        Require(o.StudentIterationsPerRound >= 1, nameof(Options.StudentIterationsPerRound), o.StudentIterationsPerRound, "be at least 1");
+        Require(o.BatchSize >= 1, nameof(Options.BatchSize), o.BatchSize, "be at least 1");
+        Require(o.StudentLearningRate > 0 && double.IsFinite(o.StudentLearningRate), nameof(Options.StudentLearningRate), o.StudentLearningRate, "be a finite number > 0");
+        Require(o.StudentInputNoise >= 0 && double.IsFinite(o.StudentInputNoise), nameof(Options.StudentInputNoise), o.StudentInputNoise, "be a finite number >= 0");
+        Require(o.UnlabeledWeightScale is null || (o.UnlabeledWeightScale >= 0 && double.IsFinite(o.UnlabeledWeightScale.Value)), nameof(Options.UnlabeledWeightScale), o.UnlabeledWeightScale, "be a finite number >= 0 (or null)");
+        Require(o.SelfTrainingThreshold >= 0 && o.SelfTrainingThreshold < 1, nameof(Options.SelfTrainingThreshold), o.SelfTrainingThreshold, "lie in [0, 1)");
+        Require(o.SelfTrainingMaxIterations >= 1, nameof(Options.SelfTrainingMaxIterations), o.SelfTrainingMaxIterations, "be at least 1");
+    }
+
+    private static void Require(bool ok, string option, object? value, string rule)
+    {
+        if (!ok) throw new ArgumentOutOfRangeException(option, value, $"{option} must {rule}, but is {value?.ToString() ?? "null"}.");
+    }
+}

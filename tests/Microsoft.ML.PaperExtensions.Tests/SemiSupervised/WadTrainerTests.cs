@@ -1,0 +1,267 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Runtime;
+using Microsoft.ML.PaperExtensions.SemiSupervised;
+using Microsoft.ML.PaperExtensions.Tests.Conformance;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.Tests.SemiSupervised;
+
+[TestClass]
+public sealed class WadTrainerTests
+{
+    private static readonly MismatchMixture Small = MismatchMixture.Create(0.3, near: false, seed: 1, labeledPerClass: 5, unlabeledPerClass: 60, testPerClass: 50);
+
+    private static WadTrainer Trainer(MLContext ml, SemiSupervisedMethod method = SemiSupervisedMethod.Wad, int seed = 1, Action<WadTrainer.Options>? configure = null)
+    {
+        var options = MismatchMixture.FastOptions(method, seed);
+        options.TeacherEpochs = 5;
+        options.StudentIterationsPerRound = 60;
+        configure?.Invoke(options);
+        return ml.SemiSupervised().Trainers.Wad(options);
+    }
+
+    private static float[][] Scores(MLContext ml, ITransformer model, IEnumerable<MismatchMixture.Row> rows) =>
+        ml.Data.CreateEnumerable<MismatchMixture.Prediction>(model.Transform(ml.Data.LoadFromEnumerable(rows)), reuseRowObject: false).Select(p => p.Score).ToArray();
+
+    [TestMethod]
+    public void PassesTheEstimatorConformanceChecks()
+    {
+        var ml = new MLContext(seed: 1);
+        var noFeatures = ml.Data.LoadFromEnumerable(Small.Train.Select(r => new { r.Label }));
+        var booleanLabel = ml.Data.LoadFromEnumerable(Small.Train.Select(r => new BooleanRow { Label = r.Label > 0, Features = r.Features }));
+        EstimatorConformance.Check<MismatchMixture.Row, MismatchMixture.Prediction>(ml, Trainer(ml), Small.Train,
+            [new InvalidInput(noFeatures, "Features"), new InvalidInput(booleanLabel, "Label")],
+            (context, data) =>
+            {
+                var pipeline = context.Transforms.Conversion.MapValueToKey("Label").Append(Trainer(context));
+                return context.MulticlassClassification.CrossValidate(data, pipeline, numberOfFolds: 2).Select(f => f.Metrics.MacroAccuracy).ToList();
+            });
+    }
+
+    private sealed class BooleanRow
+    {
+        public bool Label { get; set; }
+
+        [VectorType(MismatchMixture.Dimension)]
+        public float[] Features { get; set; } = [];
+    }
+
+    [TestMethod]
+    public void OnnxScoresEqualTheTorchSharpForwardPass()
+    {
+        var ml = new MLContext(seed: 1);
+        var model = Trainer(ml).Fit(ml.Data.LoadFromEnumerable(Small.Train));
+        var onnx = Scores(ml, model, Small.Test);
+        var m = model.Model;
+        using var scope = NewDisposeScope();
+        var standardised = Small.Test.SelectMany(r => r.Features.Select((v, j) => (float)((v - m.Mean[j]) / m.Sd[j]))).ToArray();
+        var torch = TensorCopy.ToArray<float>(nn.functional.softmax(m.Student!.Forward(tensor(standardised, [Small.Test.Length, MismatchMixture.Dimension])), 1));
+        for (var i = 0; i < Small.Test.Length; i++)
+        {
+            for (var k = 0; k < 3; k++) Assert.AreEqual(torch[i * 3 + k], onnx[i][k], 1e-5, $"row {i}, class {k}");
+        }
+    }
+
+    [TestMethod]
+    public void KnownClassSimilarityIsTheHighestCosineToAnAnchor()
+    {
+        var ml = new MLContext(seed: 1);
+        var model = Trainer(ml).Fit(ml.Data.LoadFromEnumerable(Small.Train));
+        var m = model.Model;
+        var predictions = ml.Data.CreateEnumerable<MismatchMixture.Prediction>(model.Transform(ml.Data.LoadFromEnumerable(Small.Test)), reuseRowObject: false).ToList();
+        using var scope = NewDisposeScope();
+        var standardised = Small.Test.SelectMany(r => r.Features.Select((v, j) => (float)((v - m.Mean[j]) / m.Sd[j]))).ToArray();
+        var embeddings = ContrastiveTeacher.Embed(m.Teacher!, tensor(standardised, [Small.Test.Length, MismatchMixture.Dimension]));
+        var anchors = tensor(m.Anchors, [m.AnchorCount, m.Anchors.Length / m.AnchorCount]).to_type(ScalarType.Float64);
+        var expected = TensorCopy.ToArray(embeddings.mm(anchors.t()).amax([1]));
+        Assert.IsTrue(m.AnchorCount > 15, "promoted rows join the 15 labelled anchors");
+        for (var i = 0; i < expected.Length; i++) Assert.AreEqual(expected[i], predictions[i].KnownClassSimilarity, 1e-5);
+    }
+
+    [TestMethod]
+    public void TheSameSeedGivesTheSameModelAndADifferentSeedAnother()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Small.Train);
+        var a = Scores(ml, Trainer(ml, seed: 3).Fit(data), Small.Test);
+        var b = Scores(ml, Trainer(ml, seed: 3).Fit(data), Small.Test);
+        var c = Scores(ml, Trainer(ml, seed: 4).Fit(data), Small.Test);
+        CollectionAssert.AreEqual(a.SelectMany(s => s).ToArray(), b.SelectMany(s => s).ToArray());
+        CollectionAssert.AreNotEqual(a.SelectMany(s => s).ToArray(), c.SelectMany(s => s).ToArray());
+    }
+
+    [TestMethod]
+    public void RowOrderDoesNotChangeTheModel()
+    {
+        var ml = new MLContext(seed: 1);
+        var shuffled = Small.Train.ToArray();
+        new Random(9).Shuffle(shuffled);
+        var a = Trainer(ml).Fit(ml.Data.LoadFromEnumerable(Small.Train));
+        var b = Trainer(ml).Fit(ml.Data.LoadFromEnumerable(shuffled));
+        CollectionAssert.AreEqual(Scores(ml, a, Small.Test).SelectMany(s => s).ToArray(), Scores(ml, b, Small.Test).SelectMany(s => s).ToArray());
+        // The per-row outcomes follow their rows.
+        var byRow = a.Model.UnlabeledRows.ToDictionary(o => Small.Train[o.InputRow], o => (o.PseudoClass, o.Weight));
+        foreach (var o in b.Model.UnlabeledRows) Assert.AreEqual(byRow[shuffled[o.InputRow]], (o.PseudoClass, o.Weight));
+    }
+
+    [TestMethod]
+    public void PromotionFollowsTheScheduleAndPromotedRowsBecomeAnchors()
+    {
+        var ml = new MLContext(seed: 1);
+        var model = Trainer(ml).Fit(ml.Data.LoadFromEnumerable(Small.Train)).Model;
+        Assert.AreEqual(6, model.Rounds.Count);
+        var pool = model.UnlabeledRowCount;
+        double[] alphas = [0.064, 0.036, 0.016, 0.004, 0, 0];
+        for (var i = 0; i < 6; i++)
+        {
+            var round = model.Rounds[i];
+            Assert.AreEqual(pool, round.UnlabeledRowCount);
+            Assert.AreEqual((int)Math.Floor(alphas[i] * pool), round.PromotedRowCount);
+            pool -= round.PromotedRowCount;
+        }
+        var promoted = model.UnlabeledRows.Count(r => r.PromotedInRound > 0);
+        Assert.AreEqual(model.Rounds.Sum(r => r.PromotedRowCount), promoted);
+        Assert.AreEqual(model.LabeledRowCount + promoted, model.AnchorCount);
+    }
+
+    [TestMethod]
+    public void KeyAndTextLabelsMarkUnlabelledRowsByMissingValues()
+    {
+        var ml = new MLContext(seed: 1);
+        var names = new[] { "red", "green", "blue" };
+        var textRows = Small.Train.Select(r => new TextRow { Label = float.IsNaN(r.Label) ? "" : names[(int)r.Label], Features = r.Features }).ToList();
+        var text = ml.Data.LoadFromEnumerable(textRows);
+        var fromText = Trainer(ml).Fit(text);
+        CollectionAssert.AreEqual(new[] { "blue", "green", "red" }, fromText.Model.ClassNames.ToArray());
+        Assert.AreEqual(Small.LabeledCount, fromText.Model.LabeledRowCount);
+
+        var keyData = ml.Data.LoadFromEnumerable(names.Select(n => new { Label = n }));
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(text).Transform(text);
+        var fromKey = Trainer(ml).Fit(keyed);
+        CollectionAssert.AreEqual(names, fromKey.Model.ClassNames.ToArray());
+        Assert.AreEqual(Small.Train.Length - Small.LabeledCount, fromKey.Model.UnlabeledRowCount);
+        var keyNames = default(VBuffer<ReadOnlyMemory<char>>);
+        fromKey.Transform(keyed).Schema["PredictedLabel"].GetKeyValues(ref keyNames);
+        CollectionAssert.AreEqual(names, keyNames.DenseValues().Select(n => n.ToString()).ToArray());
+    }
+
+    private sealed class TextRow
+    {
+        public string Label { get; set; } = "";
+
+        [VectorType(MismatchMixture.Dimension)]
+        public float[] Features { get; set; } = [];
+    }
+
+    [TestMethod]
+    public void AnMlNetTrainerCanBeTheStudent()
+    {
+        var ml = new MLContext(seed: 1);
+        var trainer = Trainer(ml, configure: o => o.StudentTrainer = (label, features, weight) =>
+            ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(label, features, weight));
+        var model = EstimatorConformance.Check<MismatchMixture.Row, MismatchMixture.Prediction>(ml, trainer, Small.Train, []);
+        var semi = (SemiSupervisedTransformer)model;
+        Assert.IsNull(semi.Model.Student);
+        var accuracy = Small.TestAccuracy(ml, model);
+        Assert.IsTrue(accuracy > 0.9, $"accuracy {accuracy}");
+        var schema = model.Transform(ml.Data.LoadFromEnumerable(Small.Test)).Schema;
+        Assert.IsNull(schema.GetColumnOrNull(MlNetStudent.FeatureColumn), "the student's input column is dropped");
+        Assert.IsNotNull(schema.GetColumnOrNull(SemiSupervisedTransformer.KnownClassSimilarityColumnName));
+    }
+
+    [TestMethod]
+    public void BaselinesWithoutATeacherOmitKnownClassSimilarity()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Small.Train);
+        foreach (var method in new[] { SemiSupervisedMethod.SupervisedOnly, SemiSupervisedMethod.SelfTraining })
+        {
+            var trainer = Trainer(ml, method);
+            var shape = trainer.GetOutputSchema(PaperExtensions.Data.SchemaShapes.FromSchema(data.Schema));
+            Assert.IsFalse(shape.Any(c => c.Name == SemiSupervisedTransformer.KnownClassSimilarityColumnName));
+            var model = trainer.Fit(data);
+            Assert.IsNull(model.Transform(data).Schema.GetColumnOrNull(SemiSupervisedTransformer.KnownClassSimilarityColumnName));
+            Assert.IsFalse(model.Model.HasTeacher);
+        }
+    }
+
+    [TestMethod]
+    public void ProgressIsReportedAndCancellationStopsTheFit()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Small.Train);
+        var reports = new List<TrainingProgress>();
+        Trainer(ml).Fit(data, CancellationToken.None, new SynchronousProgress(reports.Add));
+        Assert.AreEqual(5, reports.Count(r => r.Stage == "teacher epoch"));
+        Assert.AreEqual(6, reports.Count(r => r.Stage == "student round"));
+
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => Trainer(ml).Fit(data, cancel.Token, new SynchronousProgress(r => { if (r.Stage == "teacher epoch" && r.Step == 2) cancel.Cancel(); })));
+    }
+
+    private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    [TestMethod]
+    public void NoLabelledRowsIsAnError()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Small.Train.Select(r => new MismatchMixture.Row { Label = float.NaN, Features = r.Features });
+        var error = Assert.Throws<ArgumentException>(() => Trainer(ml).Fit(ml.Data.LoadFromEnumerable(rows)));
+        StringAssert.Contains(error.Message, "Label column 'Label' has no labelled rows");
+    }
+
+    [TestMethod]
+    public void OneKnownClassIsAnError()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Small.Train.Select(r => new MismatchMixture.Row { Label = r.Label > 0 ? float.NaN : r.Label, Features = r.Features });
+        var error = Assert.Throws<ArgumentException>(() => Trainer(ml).Fit(ml.Data.LoadFromEnumerable(rows)));
+        StringAssert.Contains(error.Message, "labelled rows of one class only ('0')");
+    }
+
+    [TestMethod]
+    public void NoUnlabelledRowsTrainsSupervisedAndSaysSo()
+    {
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { if (e.Message.Contains("unlabelled")) lock (messages) messages.Add(e.Message); };
+        var labeled = Small.Train.Where(r => !float.IsNaN(r.Label)).ToList();
+        var model = Trainer(ml).Fit(ml.Data.LoadFromEnumerable(labeled));
+        Assert.AreEqual(0, model.Model.UnlabeledRowCount);
+        StringAssert.Contains(model.Model.Notes[0], "no unlabelled rows");
+        Assert.IsTrue(messages.Count > 0, "the log says so");
+    }
+
+    [TestMethod]
+    public void NaNFeaturesAreNamed()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Small.Train.Select((r, i) => new MismatchMixture.Row { Label = r.Label, Features = i == 7 ? [.. r.Features[..9], float.NaN] : r.Features });
+        var error = Assert.Throws<ArgumentException>(() => Trainer(ml).Fit(ml.Data.LoadFromEnumerable(rows)));
+        StringAssert.Contains(error.Message, "Feature column 'Features' has NaN or infinite values in 1 of");
+    }
+
+    [TestMethod]
+    public void OptionsOutOfRangeAreNamed()
+    {
+        var ml = new MLContext(seed: 1);
+        (Action<WadTrainer.Options> Set, string Name)[] cases =
+        [
+            (o => o.Alpha = 1, "Alpha"), (o => o.Split = 0, "Split"), (o => o.Temperature = 0, "Temperature"),
+            (o => o.CorruptionRate = 1, "CorruptionRate"), (o => o.TeacherBatchSize = 1, "TeacherBatchSize"),
+            (o => o.StudentLearningRate = -1, "StudentLearningRate"), (o => o.MinTopScore = 2, "MinTopScore"),
+            (o => o.SelfTrainingThreshold = 1, "SelfTrainingThreshold"), (o => o.UnlabeledWeightScale = double.NaN, "UnlabeledWeightScale"),
+        ];
+        foreach (var (set, name) in cases)
+        {
+            var options = new WadTrainer.Options();
+            set(options);
+            var error = Assert.Throws<ArgumentOutOfRangeException>(() => ml.SemiSupervised().Trainers.Wad(options));
+            Assert.AreEqual(name, error.ParamName);
+            StringAssert.Contains(error.Message, name);
+        }
+    }
+}
