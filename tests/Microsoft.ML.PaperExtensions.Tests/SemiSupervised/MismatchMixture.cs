@@ -41,7 +41,10 @@ internal sealed class MismatchMixture
 
     public static MismatchMixture Create(double rho, bool near, int seed, int labeledPerClass = 10, int unlabeledPerClass = 300, int testPerClass = 300)
     {
+        // Separate streams: the known rows and the test rows are the same for every rho; only unknown rows are added.
         var random = new Random(seed);
+        var unknownRandom = new Random(seed + 1000);
+        var testRandom = new Random(seed + 2000);
         var known = Enumerable.Range(0, 3).Select(k => Axis(k, 3)).ToArray();
         var unknown = near
             ? new[] { Add(Axis(0, 1.5), Axis(1, 1.5)), Add(Axis(1, 1.5), Axis(2, 1.5)) }
@@ -59,10 +62,10 @@ internal sealed class MismatchMixture
         var unknownRows = (int)Math.Ceiling(rho * 3 * unlabeledPerClass / (1 - rho) - 1e-9);
         for (var i = 0; i < unknownRows; i++)
         {
-            train.Add(new Row { Label = float.NaN, Features = Draw(unknown[i % 2], random) });
+            train.Add(new Row { Label = float.NaN, Features = Draw(unknown[i % 2], unknownRandom) });
             cluster.Add(3 + i % 2);
         }
-        var test = Enumerable.Range(0, 3 * testPerClass).Select(i => new Row { Label = i % 3, Features = Draw(known[i % 3], random) }).ToArray();
+        var test = Enumerable.Range(0, 3 * testPerClass).Select(i => new Row { Label = i % 3, Features = Draw(known[i % 3], testRandom) }).ToArray();
         return new MismatchMixture { Train = [.. train], Test = test, Cluster = [.. cluster] };
     }
 
@@ -82,8 +85,8 @@ internal sealed class MismatchMixture
     /// <summary>Known-class accuracy on the test rows.</summary>
     public double TestAccuracy(MLContext ml, ITransformer model)
     {
-        var predicted = ml.Data.CreateEnumerable<Prediction>(model.Transform(ml.Data.LoadFromEnumerable(Test)), reuseRowObject: false).ToList();
-        return Test.Zip(predicted).Count(t => t.First.Label == t.Second.PredictedLabel - 1) / (double)Test.Length;
+        var predicted = model.Transform(ml.Data.LoadFromEnumerable(Test)).GetColumn<uint>("PredictedLabel").ToList();
+        return Test.Zip(predicted).Count(t => t.First.Label == t.Second - 1) / (double)Test.Length;
     }
 
     private static float[] Axis(int j, double length)
