@@ -7,5 +7,6 @@ var root = new RootCommand("mlnet-papers: fit and evaluate Microsoft.ML.PaperExt
     ConcordanceCommand.Create(),
     OrdinalCommand.Create(),
     SurvivalCommand.Create(),
+    SemiSupervisedCommand.Create(),
 };
 return await CliRunner.RunAsync(root, args);

@@ -1,0 +1,61 @@
+namespace Microsoft.ML.PaperExtensions.Tests.Cli;
+
+[TestClass]
+public sealed class SemiSupervisedCliTests
+{
+    /// <summary>
+    /// digits.csv cut down for speed: digits 0-2 known with 3 labelled rows each, 60 unlabelled rows each, 60 unlabelled
+    /// rows of digits 7-9 (unknown), and test rows of 0-2.
+    /// </summary>
+    private static (string Train, string Test) WriteFiles()
+    {
+        var lines = File.ReadAllLines(CliProcess.DataFile("digits.csv"));
+        var rows = lines.Skip(1).Select(l => (Line: l, Digit: int.Parse(l[(l.LastIndexOf(',') + 1)..]))).ToList();
+        var train = new List<string> { lines[0] };
+        var test = new List<string> { lines[0] };
+        foreach (var digit in new[] { 0, 1, 2 })
+        {
+            var of = rows.Where(r => r.Digit == digit).Select(r => r.Line).ToList();
+            train.AddRange(of.Take(3));
+            train.AddRange(of.Skip(3).Take(60).Select(Unlabel));
+            test.AddRange(of.Skip(63).Take(40));
+        }
+        train.AddRange(rows.Where(r => r.Digit >= 7).Take(60).Select(r => Unlabel(r.Line)));
+        var folder = Path.Combine(Path.GetTempPath(), $"semisupervised-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        File.WriteAllLines(Path.Combine(folder, "train.csv"), train);
+        File.WriteAllLines(Path.Combine(folder, "test.csv"), test);
+        return (Path.Combine(folder, "train.csv"), Path.Combine(folder, "test.csv"));
+
+        static string Unlabel(string line) => line[..(line.LastIndexOf(',') + 1)];
+    }
+
+    [TestMethod]
+    public void JsonReportsTestScoresAndTheUnlabelledRows()
+    {
+        var (train, test) = WriteFiles();
+        var result = CliProcess.Run("semisupervised", "--train", train, "--label", "label", "--test", test, "--seed", "3", "--json");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        var json = result.Json();
+        Assert.AreEqual(9, json.GetProperty("labeled").GetInt32());
+        Assert.AreEqual(240, json.GetProperty("unlabeled").GetInt32());
+        CollectionAssert.AreEqual(new[] { "0", "1", "2" }, json.GetProperty("classes").EnumerateArray().Select(c => c.GetString()).ToArray());
+        Assert.AreEqual(64, json.GetProperty("features").GetArrayLength());
+        Assert.AreEqual(120, json.GetProperty("testRows").GetInt32());
+        var accuracy = json.GetProperty("accuracy").GetDouble();
+        Assert.IsTrue(accuracy > 0.85, $"accuracy {accuracy}");
+        Assert.IsTrue(json.GetProperty("macroF1").GetDouble() > 0.85);
+        var weight = json.GetProperty("meanUnlabeledWeight").GetDouble();
+        Assert.IsTrue(weight > 0 && weight < 2, $"mean weight {weight}");
+        StringAssert.Contains(json.GetProperty("notes")[0].GetString(), "constant", "digits has blank border pixels");
+    }
+
+    [TestMethod]
+    public void AnUnknownLabelColumnIsNamed()
+    {
+        var (train, _) = WriteFiles();
+        var result = CliProcess.Run("semisupervised", "--train", train, "--label", "digit");
+        Assert.AreEqual(1, result.ExitCode);
+        StringAssert.Contains(result.Error, "--label names column 'digit'");
+    }
+}
