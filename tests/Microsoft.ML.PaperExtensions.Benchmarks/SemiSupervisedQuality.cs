@@ -1,0 +1,58 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.PaperExtensions.SemiSupervised;
+using PaperExtensions.Demo;
+
+namespace Microsoft.ML.PaperExtensions.Benchmarks;
+
+/// <summary>
+/// The digits class-mismatch comparison of docs/benchmarks.md: WAD and the three baselines over rho and seeds
+/// (<c>./build.sh bench digits-mismatch [seeds]</c>), and the splits for the scikit-learn LabelSpreading reference
+/// (<c>./build.sh bench digits-splits &lt;folder&gt; [seeds]</c>, read by label-spreading-reference.py).
+/// </summary>
+internal static class SemiSupervisedQuality
+{
+    public static readonly double[] Mismatches = [0, 0.3, 0.6];
+
+    private static (float[][] Features, int[] Labels) Digits() => DigitsMismatch.Load(Path.Combine(AppContext.BaseDirectory, "data", "digits.csv"));
+
+    public static void Compare(int seeds, IReadOnlyList<SemiSupervisedMethod> methods)
+    {
+        var (features, labels) = Digits();
+        Console.WriteLine("method,rho,seed,accuracy,macroF1,meanWeightKnown,meanWeightUnknown,weightAuc,seconds");
+        foreach (var rho in Mismatches)
+        {
+            for (var seed = 1; seed <= seeds; seed++)
+            {
+                var split = DigitsMismatch.Split(labels, rho, seed);
+                foreach (var method in methods)
+                {
+                    var r = DigitsMismatch.Run(new MLContext(seed), features, labels, split, method, seed);
+                    Console.WriteLine(string.Join(',', [r.Method.ToString(), F(r.Mismatch), seed.ToString(CultureInfo.InvariantCulture), F(r.Accuracy), F(r.MacroF1),
+                        F(r.MeanWeightKnown), F(r.MeanWeightUnknown), F(r.WeightAuc), F(r.Seconds)]));
+                }
+            }
+        }
+    }
+
+    public static void ExportSplits(string folder, int seeds)
+    {
+        var (_, labels) = Digits();
+        Directory.CreateDirectory(folder);
+        using var writer = new StreamWriter(Path.Combine(folder, "digits-splits.csv"));
+        writer.WriteLine("rho,seed,row,role");
+        foreach (var rho in Mismatches)
+        {
+            for (var seed = 1; seed <= seeds; seed++)
+            {
+                var split = DigitsMismatch.Split(labels, rho, seed);
+                foreach (var (rows, role) in new[] { (split.Labeled, "labeled"), (split.Unlabeled, "unlabeled"), (split.Test, "test") })
+                {
+                    foreach (var row in rows) writer.WriteLine($"{F(rho)},{seed},{row},{role}");
+                }
+            }
+        }
+    }
+
+    private static string F(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
+}
