@@ -15,13 +15,14 @@ if (args is ["export-survival-csv", var path])
     }
     return;
 }
-// ./build.sh bench digits-mismatch [seeds] [methods]: the semi-supervised comparison on digits (CSV on stdout).
+// ./build.sh bench digits-mismatch [seeds] [methods] [Option=value ...]: the semi-supervised comparison on digits (CSV on
+// stdout), optionally with WadTrainer.Options set (for example CorruptionRate=0.3) and other rho values (rho=0.3,0.6).
 // ./build.sh bench digits-splits <folder> [seeds]: the same splits for label-spreading-reference.py.
 if (args is ["digits-mismatch", .. var rest])
 {
     var seeds = rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : 5;
     var methods = rest.Length > 1 ? rest[1].Split(',').Select(Enum.Parse<Microsoft.ML.PaperExtensions.SemiSupervised.SemiSupervisedMethod>).ToArray() : Enum.GetValues<Microsoft.ML.PaperExtensions.SemiSupervised.SemiSupervisedMethod>();
-    SemiSupervisedQuality.Compare(seeds, methods);
+    SemiSupervisedQuality.Compare(seeds, methods, rest.Skip(2).ToArray());
     return;
 }
 if (args is ["digits-splits", var folder, .. var more])

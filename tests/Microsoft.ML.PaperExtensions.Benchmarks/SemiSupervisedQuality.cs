@@ -16,18 +16,31 @@ internal static class SemiSupervisedQuality
 
     private static (float[][] Features, int[] Labels) Digits() => DigitsMismatch.Load(Path.Combine(AppContext.BaseDirectory, "data", "digits.csv"));
 
-    public static void Compare(int seeds, IReadOnlyList<SemiSupervisedMethod> methods)
+    public static void Compare(int seeds, IReadOnlyList<SemiSupervisedMethod> methods, IReadOnlyList<string> settings)
     {
+        var mismatches = settings.FirstOrDefault(s => s.StartsWith("rho=", StringComparison.Ordinal)) is { } list
+            ? list[4..].Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()
+            : Mismatches;
+        void Configure(WadTrainer.Options options)
+        {
+            foreach (var setting in settings.Where(s => !s.StartsWith("rho=", StringComparison.Ordinal)))
+            {
+                var (name, value) = (setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
+                var property = typeof(WadTrainer.Options).GetProperty(name) ?? throw new ArgumentException($"WadTrainer.Options has no {name}.");
+                var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+                property.SetValue(options, type.IsEnum ? Enum.Parse(type, value) : Convert.ChangeType(value, type, CultureInfo.InvariantCulture));
+            }
+        }
         var (features, labels) = Digits();
         Console.WriteLine("method,rho,seed,accuracy,macroF1,meanWeightKnown,meanWeightUnknown,weightAuc,seconds");
-        foreach (var rho in Mismatches)
+        foreach (var rho in mismatches)
         {
             for (var seed = 1; seed <= seeds; seed++)
             {
                 var split = DigitsMismatch.Split(labels, rho, seed);
                 foreach (var method in methods)
                 {
-                    var r = DigitsMismatch.Run(new MLContext(seed), features, labels, split, method, seed);
+                    var r = DigitsMismatch.Run(new MLContext(seed), features, labels, split, method, seed, Configure);
                     Console.WriteLine(string.Join(',', [r.Method.ToString(), F(r.Mismatch), seed.ToString(CultureInfo.InvariantCulture), F(r.Accuracy), F(r.MacroF1),
                         F(r.MeanWeightKnown), F(r.MeanWeightUnknown), F(r.WeightAuc), F(r.Seconds)]));
                 }
