@@ -27,6 +27,12 @@ internal static class AnchorScores
     public static PseudoLabels Compute(Tensor rows, Tensor anchors, IReadOnlyList<int> anchorClasses, int classCount, AnchorScoring scoring, double? minTopScore)
     {
         using var scope = NewDisposeScope();
+        return Label(Scores(rows, anchors, anchorClasses, classCount, scoring), minTopScore);
+    }
+
+    /// <summary>The class scores s_k(u), [n, K] float64 (see <see cref="Compute"/> for the arguments).</summary>
+    public static Tensor Scores(Tensor rows, Tensor anchors, IReadOnlyList<int> anchorClasses, int classCount, AnchorScoring scoring)
+    {
         var device = rows.device;
         var members = Enumerable.Range(0, classCount)
             .Select(k => tensor(Enumerable.Range(0, anchorClasses.Count).Where(a => anchorClasses[a] == k).Select(a => (long)a).ToArray(), device: device))
@@ -46,7 +52,15 @@ internal static class AnchorScores
             var similarity = chunk.mm(anchors.t());
             parts.Add(stack(members.Select(m => similarity.index_select(1, m).amax([1])).ToArray(), 1));
         }
-        var scores = parts.Count == 0 ? zeros([0, classCount], ScalarType.Float64, device) : cat(parts, 0);
+        return parts.Count == 0 ? zeros([0, classCount], ScalarType.Float64, device) : cat(parts, 0);
+    }
+
+    /// <summary>Pseudo-labels and weights from class scores [n, K].</summary>
+    public static PseudoLabels Label(Tensor scores, double? minTopScore)
+    {
+        using var scope = NewDisposeScope();
+        var classCount = scores.shape[1];
+        var device = scores.device;
         var top = scores.topk(2, 1).values;
         var best = top.select(1, 0);
         var weights = best.sub(top.select(1, 1));

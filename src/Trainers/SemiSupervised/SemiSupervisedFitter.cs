@@ -6,7 +6,7 @@ namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 
 /// <summary>Everything a semi-supervised fit needs besides the data.</summary>
 internal sealed record SemiSupervisedSettings(SemiSupervisedMethod Method, double Alpha, int Split, TeacherSettings Teacher, MlpStudentSettings Student,
-    StudentTrainerFactory? StudentTrainer, AnchorScoring Scoring, double? MinTopScore, double? UnlabeledWeightScale,
+    StudentTrainerFactory? StudentTrainer, AnchorScoring Scoring, int ScoringViews, double? MinTopScore, double? UnlabeledWeightScale,
     double SelfTrainingThreshold, int SelfTrainingMaxIterations, int Seed);
 
 /// <summary>
@@ -62,7 +62,7 @@ internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedDa
         {
             if (usesTeacher && pool.Count > 0)
             {
-                DistillationRounds(student, embeddings!, labeled, labeledClasses, pool, anchors, anchorClasses, outcomes);
+                DistillationRounds(student, x, teacher!, embeddings!, generator, labeled, labeledClasses, pool, anchors, anchorClasses, outcomes);
             }
             else if (settings.Method == SemiSupervisedMethod.SelfTraining && pool.Count > 0)
             {
@@ -94,7 +94,7 @@ internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedDa
     }
 
     /// <summary>WAD and plain pseudo-labelling: split + 1 rounds of scores, weighted student training and promotion.</summary>
-    private void DistillationRounds(IStudent student, Tensor embeddings, List<int> labeled, List<long> labeledClasses, List<int> pool,
+    private void DistillationRounds(IStudent student, Tensor x, MlpWeights teacher, Tensor embeddings, Generator generator, List<int> labeled, List<long> labeledClasses, List<int> pool,
         List<int> anchors, List<int> anchorClasses, Dictionary<int, UnlabeledRowOutcome> outcomes)
     {
         var rounds = settings.Split + 1;
@@ -103,7 +103,13 @@ internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedDa
             PseudoLabels scores;
             using (var scope = NewDisposeScope())
             {
-                scores = AnchorScores.Compute(Rows(embeddings, pool), Rows(embeddings, anchors), anchorClasses, data.ClassCount, settings.Scoring, settings.MinTopScore);
+                var anchorEmbeddings = Rows(embeddings, anchors);
+                Tensor Score(Tensor rows) => AnchorScores.Scores(rows, anchorEmbeddings, anchorClasses, data.ClassCount, settings.Scoring);
+                var classScores = settings.ScoringViews == 1
+                    ? Score(Rows(embeddings, pool))
+                    : stack(Enumerable.Range(0, settings.ScoringViews).Select(_ =>
+                        Score(ContrastiveTeacher.Embed(teacher, ContrastiveTeacher.Corrupt(Rows(x, pool), x, settings.Teacher, generator)))).ToArray()).mean([0]);
+                scores = AnchorScores.Label(classScores, settings.MinTopScore);
             }
             var weights = settings.Method == SemiSupervisedMethod.PseudoLabel ? Enumerable.Repeat(1.0, pool.Count).ToArray() : scores.Weights;
             if (round == 1)

@@ -88,6 +88,12 @@ public sealed class WadTrainer : IEstimator<SemiSupervisedTransformer>
         /// <summary>How unlabelled rows are scored against a class (nearest anchor is WAD).</summary>
         public AnchorScoring Scoring { get; set; } = AnchorScoring.NearestAnchor;
 
+        /// <summary>
+        /// Views the class scores of an unlabelled row are averaged over: 1 scores the clean row (default); more average the
+        /// scores of that many corrupted views (the released code scores augmented views).
+        /// </summary>
+        public int ScoringViews { get; set; } = 1;
+
         /// <summary>Not part of WAD: rows whose best class similarity is below this get weight 0; null = off.</summary>
         public double? MinTopScore { get; set; }
 
@@ -166,7 +172,7 @@ public sealed class WadTrainer : IEstimator<SemiSupervisedTransformer>
             new TeacherSettings(o.EncoderWidth, o.ProjectionDimension, epochs, o.TeacherBatchSize, o.TeacherLearningRate, o.Temperature,
                 o.Augmentation, o.CorruptionRate, o.VimeMaskProbability, o.CorruptBothViews),
             new MlpStudentSettings(o.StudentHiddenWidth, o.StudentHiddenLayers, o.StudentIterationsPerRound, o.BatchSize, o.StudentLearningRate, o.StudentInputNoise),
-            o.StudentTrainer, o.Scoring, o.MinTopScore, o.UnlabeledWeightScale, o.SelfTrainingThreshold, o.SelfTrainingMaxIterations,
+            o.StudentTrainer, o.Scoring, o.ScoringViews, o.MinTopScore, o.UnlabeledWeightScale, o.SelfTrainingThreshold, o.SelfTrainingMaxIterations,
             TorchRuntime.ResolveSeed(o.Seed, _mlContext, nameof(WadTrainer)));
         var device = TorchRuntime.ResolveDevice(o.Device, _mlContext);
         var monitor = new TrainingMonitor(_mlContext, nameof(WadTrainer), progress, cancellationToken);
@@ -209,6 +215,7 @@ public sealed class WadTrainer : IEstimator<SemiSupervisedTransformer>
         Require(o.TeacherEpochs is null or >= 1, nameof(Options.TeacherEpochs), o.TeacherEpochs, "be at least 1 (or null for automatic)");
         Require(o.TeacherBatchSize >= 2, nameof(Options.TeacherBatchSize), o.TeacherBatchSize, "be at least 2");
         Require(o.TeacherLearningRate > 0 && double.IsFinite(o.TeacherLearningRate), nameof(Options.TeacherLearningRate), o.TeacherLearningRate, "be a finite number > 0");
+        Require(o.ScoringViews >= 1, nameof(Options.ScoringViews), o.ScoringViews, "be at least 1");
         Require(o.MinTopScore is null || (o.MinTopScore >= -1 && o.MinTopScore <= 1), nameof(Options.MinTopScore), o.MinTopScore, "lie in [-1, 1] (or be null)");
         Require(o.StudentHiddenWidth >= 1, nameof(Options.StudentHiddenWidth), o.StudentHiddenWidth, "be at least 1");
         Require(o.StudentHiddenLayers >= 0, nameof(Options.StudentHiddenLayers), o.StudentHiddenLayers, "be at least 0");

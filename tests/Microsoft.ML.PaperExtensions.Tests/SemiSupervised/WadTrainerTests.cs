@@ -125,6 +125,20 @@ public sealed class WadTrainerTests
     }
 
     [TestMethod]
+    public void ScoringViewsAverageTheScoresOfCorruptedViews()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Small.Train);
+        var clean = Trainer(ml).Fit(data).Model.UnlabeledRows;
+        var averaged = Trainer(ml, configure: o => o.ScoringViews = 4).Fit(data).Model.UnlabeledRows;
+        Assert.IsTrue(averaged.All(o => o.Weight >= 0 && o.Weight <= 2));
+        // The teacher is the same (same seed, trained before scoring), so only the scores differ; corrupted views lose
+        // information and lower the best similarity on average.
+        Assert.IsTrue(clean.Zip(averaged).Count(t => t.First.Weight != t.Second.Weight) > clean.Count / 2);
+        Assert.IsTrue(averaged.Average(o => o.TopScore) < clean.Average(o => o.TopScore));
+    }
+
+    [TestMethod]
     public void KeyAndTextLabelsMarkUnlabelledRowsByMissingValues()
     {
         var ml = new MLContext(seed: 1);
