@@ -22,7 +22,7 @@ internal static class ContrastiveTeacher
         var n = x.shape[0];
         var p = (int)x.shape[1];
         var w = s.EncoderWidth;
-        using var network = MlpWeights.CreateModule([p, w, w, w, w, w, s.ProjectionDimension], device);
+        using var network = MlpWeights.CreateModule([p, w, w, w, w, w, s.ProjectionDimension], device, generator);
         using var optimizer = optim.Adam(network.parameters(), s.LearningRate, weight_decay: 1e-6);
         var batch = (int)Math.Min(s.BatchSize, n);
         var batches = Math.Max(1, (int)(n / batch));

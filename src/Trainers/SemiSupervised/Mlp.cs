@@ -30,8 +30,12 @@ internal sealed class MlpWeights(IReadOnlyList<DenseLayer> layers)
         return x;
     }
 
-    /// <summary>Builds a trainable MLP of the given layer sizes (Xavier-uniform weights, zero biases, ReLU between layers).</summary>
-    public static Sequential CreateModule(IReadOnlyList<int> sizes, Device device)
+    /// <summary>
+    /// Builds a trainable MLP of the given layer sizes (Xavier-uniform weights, zero biases, ReLU between layers). The weights
+    /// are drawn from <paramref name="generator"/>, not libtorch's global generator, so fits running side by side in one
+    /// process stay reproducible.
+    /// </summary>
+    public static Sequential CreateModule(IReadOnlyList<int> sizes, Device device, Generator generator)
     {
         var modules = new List<(string, nn.Module<Tensor, Tensor>)>();
         for (var i = 0; i + 1 < sizes.Count; i++)
@@ -39,7 +43,9 @@ internal sealed class MlpWeights(IReadOnlyList<DenseLayer> layers)
             var linear = nn.Linear(sizes[i], sizes[i + 1]);
             using (no_grad())
             {
-                nn.init.xavier_uniform_(linear.weight!);
+                var bound = Math.Sqrt(6.0 / (sizes[i] + sizes[i + 1]));
+                using var uniform = rand([sizes[i + 1], sizes[i]], generator: generator);
+                linear.weight!.copy_(uniform.mul(2 * bound).sub(bound));
                 nn.init.zeros_(linear.bias!);
             }
             modules.Add(($"linear{i}", linear));

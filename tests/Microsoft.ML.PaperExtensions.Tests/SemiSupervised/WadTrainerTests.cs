@@ -91,6 +91,16 @@ public sealed class WadTrainerTests
     }
 
     [TestMethod]
+    public void FitsRunningSideBySideAreReproducible()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Small.Train);
+        var sequential = Scores(ml, Trainer(ml, seed: 5).Fit(data), Small.Test).SelectMany(s => s).ToArray();
+        var parallel = Enumerable.Range(0, 2).AsParallel().Select(_ => Scores(ml, Trainer(ml, seed: 5).Fit(data), Small.Test).SelectMany(s => s).ToArray()).ToList();
+        foreach (var scores in parallel) CollectionAssert.AreEqual(sequential, scores);
+    }
+
+    [TestMethod]
     public void RowOrderDoesNotChangeTheModel()
     {
         var ml = new MLContext(seed: 1);
