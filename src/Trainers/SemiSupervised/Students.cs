@@ -112,11 +112,18 @@ internal sealed class MlpStudent : IStudent
 
     public double[] Probabilities(int[] rows)
     {
-        using var scope = NewDisposeScope();
+        const int chunk = 65_536;
         using var _ = no_grad();
         _network.eval();
-        var x = _x.index_select(0, tensor(rows.Select(i => (long)i).ToArray(), device: _x.device));
-        return TensorCopy.ToArray(nn.functional.softmax(_network.forward(x), 1).to_type(ScalarType.Float64));
+        var probabilities = new List<double>(rows.Length * 4);
+        for (var start = 0; start < rows.Length; start += chunk)
+        {
+            using var scope = NewDisposeScope();
+            var part = rows.AsSpan(start, Math.Min(chunk, rows.Length - start)).ToArray();
+            var x = _x.index_select(0, tensor(part.Select(i => (long)i).ToArray(), device: _x.device));
+            probabilities.AddRange(TensorCopy.ToArray(nn.functional.softmax(_network.forward(x), 1).to_type(ScalarType.Float64)));
+        }
+        return [.. probabilities];
     }
 
     public void Dispose() => _network.Dispose();
