@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Data;
 using Onnx;
 
 namespace Microsoft.ML.PaperExtensions.Onnx;
@@ -27,10 +28,14 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     private const string OnnxSuffix = "__onnx";
     private readonly ModelProto _model;
     private readonly TransformerChain<ITransformer> _scorer;
+    private readonly Dictionary<string, DataViewType> _inputTypes;
 
     /// <summary>Wraps a batched ONNX prediction graph.</summary>
     /// <param name="mlContext">The ML.NET context.</param>
-    /// <param name="model">The graph; its input names are column names of <paramref name="inputSchema"/>, its outputs are the new columns.</param>
+    /// <param name="model">
+    /// The graph; its input names are column names of <paramref name="inputSchema"/>, its outputs are the new columns. Data
+    /// given to the transformer must hold those columns with the types they had in <paramref name="inputSchema"/>.
+    /// </param>
     /// <param name="inputSchema">The schema the transformer was fitted on (only the schema is used; no rows are read).</param>
     /// <param name="keyOutputs">
     /// Scalar outputs that hold 1-based class indices, with the class names in index order: each becomes a key column whose
@@ -52,6 +57,7 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
         ArgumentNullException.ThrowIfNull(inputSchema);
         keyOutputs ??= new Dictionary<string, IReadOnlyList<string>>();
         _model = model.Clone();
+        _inputTypes = model.Graph.Input.ToDictionary(i => i.Name, i => SchemaChecks.Require(inputSchema, "feature", i.Name).Type);
         _scorer = BuildScorer(mlContext, model, inputSchema, keyOutputs, booleanOutputs ?? [], followers ?? [], dropAfterFollowers ?? []);
     }
 
@@ -96,7 +102,14 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_scorer).Save(ctx);
 
     /// <summary>Checks that the input schema holds the columns the graph reads, with the types it was fitted on; throws naming the column.</summary>
-    protected abstract void CheckInputSchema(DataViewSchema inputSchema);
+    private void CheckInputSchema(DataViewSchema inputSchema)
+    {
+        foreach (var (name, type) in _inputTypes)
+        {
+            var column = SchemaChecks.Require(inputSchema, "feature", name);
+            if (!column.Type.Equals(type)) throw SchemaChecks.Mismatch("feature", name, $"{type}", column.Type);
+        }
+    }
 
     /// <inheritdoc />
     public void Dispose()

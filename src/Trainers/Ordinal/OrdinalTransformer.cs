@@ -27,8 +27,6 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
     /// <summary>Name of the crossing flag column.</summary>
     public const string CrossingRepairedColumnName = OrdinalCatalog.CrossingRepairedColumnName;
 
-    private readonly DataViewType _featureType;
-
     internal OrdinalTransformer(MLContext mlContext, OrdinalModel model, DataViewSchema inputSchema, string featureColumnName)
         : base(mlContext, BuildGraph(model, featureColumnName, inputSchema[featureColumnName].Type), inputSchema,
             new Dictionary<string, IReadOnlyList<string>> { [ColumnNames.PredictedLabel] = model.ClassNames },
@@ -36,7 +34,6 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
     {
         Model = model;
         FeatureColumnName = featureColumnName;
-        _featureType = inputSchema[featureColumnName].Type;
     }
 
     /// <summary>The fitted model: coefficients, lambda path, diagnostics, and the managed prediction math.</summary>
@@ -44,16 +41,6 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
 
     /// <summary>The feature column the model reads.</summary>
     public string FeatureColumnName { get; }
-
-    /// <inheritdoc />
-    protected override void CheckInputSchema(DataViewSchema inputSchema)
-    {
-        var column = SchemaChecks.Require(inputSchema, "feature", FeatureColumnName);
-        if (!column.Type.Equals(_featureType))
-        {
-            throw SchemaChecks.Mismatch("feature", FeatureColumnName, $"{_featureType}", column.Type);
-        }
-    }
 
     /// <summary>The output columns an ordinal estimator adds.</summary>
     internal static SchemaShape OutputShape(SchemaShape input) => SchemaShapes.With(input,

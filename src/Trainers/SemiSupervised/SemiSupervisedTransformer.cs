@@ -28,8 +28,6 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
     /// <summary>Name of the known-class similarity column.</summary>
     public const string KnownClassSimilarityColumnName = "KnownClassSimilarity";
 
-    private readonly DataViewType _featureType;
-
     internal SemiSupervisedTransformer(MLContext mlContext, SemiSupervisedModel model, DataViewSchema inputSchema, string featureColumnName)
         : base(mlContext, BuildGraph(model, featureColumnName, inputSchema[featureColumnName].Type), inputSchema,
             model.Student is null ? null : new Dictionary<string, IReadOnlyList<string>> { [ColumnNames.PredictedLabel] = model.ClassNames },
@@ -38,7 +36,6 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
     {
         Model = model;
         FeatureColumnName = featureColumnName;
-        _featureType = inputSchema[featureColumnName].Type;
     }
 
     /// <summary>The fitted model: classes, rounds, what happened to each unlabelled row.</summary>
@@ -46,16 +43,6 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
 
     /// <summary>The feature column the model reads.</summary>
     public string FeatureColumnName { get; }
-
-    /// <inheritdoc />
-    protected override void CheckInputSchema(DataViewSchema inputSchema)
-    {
-        var column = SchemaChecks.Require(inputSchema, "feature", FeatureColumnName);
-        if (!column.Type.Equals(_featureType))
-        {
-            throw SchemaChecks.Mismatch("feature", FeatureColumnName, $"{_featureType}", column.Type);
-        }
-    }
 
     /// <summary>The output columns a semi-supervised estimator adds.</summary>
     internal static SchemaShape OutputShape(SchemaShape input, bool hasTeacher)

@@ -26,8 +26,6 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
     public const string SurvivalProbabilityColumnName = "SurvivalProbability", HazardColumnName = "Hazard", CumulativeHazardColumnName = "CumulativeHazard",
         MedianColumnName = "MedianSurvivalTime", QuantilesColumnName = "SurvivalQuantiles", CureFractionColumnName = "CureFraction";
 
-    private readonly Dictionary<string, DataViewType> _inputTypes;
-
     internal FlexibleSurvivalTransformer(MLContext mlContext, FlexibleSurvivalModel model, DataViewSchema inputSchema, FlexibleSurvivalTrainer.Options options)
         : base(mlContext, BuildGraph(model, options, inputSchema), inputSchema)
     {
@@ -37,7 +35,6 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
         AftFeatureColumnNames = options.AftFeatureColumnNames.ToArray();
         PhFeatureColumnNames = options.PhFeatureColumnNames.ToArray();
         ShapeFeatureColumnNames = options.ShapeFeatureColumnNames.ToArray();
-        _inputTypes = AftFeatureColumnNames.Concat(PhFeatureColumnNames).Concat(ShapeFeatureColumnNames).Distinct().ToDictionary(c => c, c => inputSchema[c].Type);
         TrainingOptions = options;
     }
 
@@ -61,16 +58,6 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
 
     /// <inheritdoc cref="AftFeatureColumnNames"/>
     public IReadOnlyList<string> ShapeFeatureColumnNames { get; }
-
-    /// <inheritdoc />
-    protected override void CheckInputSchema(DataViewSchema inputSchema)
-    {
-        foreach (var (name, type) in _inputTypes)
-        {
-            var column = SchemaChecks.Require(inputSchema, "feature", name);
-            if (!column.Type.Equals(type)) throw SchemaChecks.Mismatch("feature", name, $"{type}", column.Type);
-        }
-    }
 
     internal static SchemaShape OutputShape(SchemaShape input, FlexibleSurvivalTrainer.Options options)
     {

@@ -44,13 +44,10 @@ internal sealed class LeastSquaresEstimator(MLContext mlContext, string labelCol
 
 internal sealed class LeastSquaresTransformer : OnnxBackedTransformer
 {
-    private readonly IReadOnlyList<FeatureSlot> _slots;
-
     internal LeastSquaresTransformer(MLContext mlContext, DataViewSchema schema, IReadOnlyList<FeatureSlot> slots, double[] weights, double bias, double threshold)
         : base(mlContext, BuildGraph(schema, slots, weights, bias, threshold), schema,
             new Dictionary<string, IReadOnlyList<string>> { ["PredictedLabel"] = ["low", "high"] })
     {
-        _slots = slots;
         Weights = weights;
         Bias = bias;
     }
@@ -58,17 +55,6 @@ internal sealed class LeastSquaresTransformer : OnnxBackedTransformer
     public double[] Weights { get; }
 
     public double Bias { get; }
-
-    protected override void CheckInputSchema(DataViewSchema inputSchema)
-    {
-        foreach (var slot in _slots)
-        {
-            if (SchemaChecks.RequireFeature(inputSchema, slot.ColumnName) != slot.Width)
-            {
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Feature column '{slot.ColumnName}' must have {slot.Width} values.");
-            }
-        }
-    }
 
     private static ModelProto BuildGraph(DataViewSchema schema, IReadOnlyList<FeatureSlot> slots, double[] weights, double bias, double threshold)
     {
