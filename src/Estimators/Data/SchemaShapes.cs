@@ -74,6 +74,21 @@ internal static class SchemaShapes
             $"{char.ToUpperInvariant(role[0]) + role[1..]} column '{name}' was not found in the input schema (columns: {string.Join(", ", shape.Select(c => c.Name))}).");
     }
 
+    /// <summary>
+    /// The column named <paramref name="name"/>, checked to be Single or Double and a scalar or known-size vector (a scalar
+    /// only when <paramref name="scalarOnly"/>); otherwise an exception that names the role and column.
+    /// </summary>
+    public static SchemaShape.Column RequireNumber(SchemaShape shape, string role, string name, bool scalarOnly = false)
+    {
+        var column = Require(shape, role, name);
+        var numeric = column.ItemType == NumberDataViewType.Single || column.ItemType == NumberDataViewType.Double;
+        if (!numeric || column.Kind == SchemaShape.Column.VectorKind.VariableVector || (scalarOnly && column.Kind != SchemaShape.Column.VectorKind.Scalar))
+        {
+            throw Mismatch(role, column, scalarOnly ? "a Single or Double scalar" : "Single or Double, scalar or known-size vector");
+        }
+        return column;
+    }
+
     private static NumberDataViewType KeyRawType(KeyDataViewType key) => key.RawType switch
     {
         var t when t == typeof(byte) => NumberDataViewType.Byte,

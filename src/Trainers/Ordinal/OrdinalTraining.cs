@@ -27,11 +27,7 @@ internal static class OrdinalTraining
 
     public static SchemaShape OutputSchema(SchemaShape input, string label, string features, string? weight)
     {
-        var featureColumn = SchemaShapes.Require(input, "feature", features);
-        if (featureColumn.Kind == SchemaShape.Column.VectorKind.VariableVector || (featureColumn.ItemType != NumberDataViewType.Single && featureColumn.ItemType != NumberDataViewType.Double))
-        {
-            throw SchemaShapes.Mismatch("feature", featureColumn, "Single or Double, scalar or known-size vector");
-        }
+        SchemaShapes.RequireNumber(input, "feature", features);
         var labelColumn = SchemaShapes.Require(input, "label", label);
         if (labelColumn.Kind != SchemaShape.Column.VectorKind.Scalar || !(labelColumn.IsKey || labelColumn.ItemType is NumberDataViewType || labelColumn.ItemType is BooleanDataViewType))
         {
@@ -39,11 +35,7 @@ internal static class OrdinalTraining
         }
         if (weight is not null)
         {
-            var weightColumn = SchemaShapes.Require(input, "example weight", weight);
-            if (weightColumn.Kind != SchemaShape.Column.VectorKind.Scalar || (weightColumn.ItemType != NumberDataViewType.Single && weightColumn.ItemType != NumberDataViewType.Double))
-            {
-                throw SchemaShapes.Mismatch("example weight", weightColumn, "Single or Double scalar");
-            }
+            SchemaShapes.RequireNumber(input, "example weight", weight, scalarOnly: true);
         }
         return OrdinalTransformer.OutputShape(input);
     }

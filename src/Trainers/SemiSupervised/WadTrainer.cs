@@ -188,11 +188,7 @@ public sealed class WadTrainer : IEstimator<SemiSupervisedTransformer>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        var features = SchemaShapes.Require(inputSchema, "feature", _options.FeatureColumnName);
-        if (features.Kind == SchemaShape.Column.VectorKind.VariableVector || (features.ItemType != NumberDataViewType.Single && features.ItemType != NumberDataViewType.Double))
-        {
-            throw SchemaShapes.Mismatch("feature", features, "Single or Double, scalar or known-size vector");
-        }
+        SchemaShapes.RequireNumber(inputSchema, "feature", _options.FeatureColumnName);
         var label = SchemaShapes.Require(inputSchema, "label", _options.LabelColumnName);
         if (label.Kind != SchemaShape.Column.VectorKind.Scalar
             || !(label.IsKey || label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double || label.ItemType is TextDataViewType))

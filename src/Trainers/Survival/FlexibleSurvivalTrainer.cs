@@ -110,29 +110,19 @@ public sealed class FlexibleSurvivalTrainer : IEstimator<FlexibleSurvivalTransfo
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        RequireNumber(inputSchema, "time", _options.TimeColumnName, scalarOnly: true);
+        SchemaShapes.RequireNumber(inputSchema, "time", _options.TimeColumnName, scalarOnly: true);
         var eventColumn = SchemaShapes.Require(inputSchema, "event", _options.EventColumnName);
         if (eventColumn.Kind != SchemaShape.Column.VectorKind.Scalar || !(eventColumn.ItemType is BooleanDataViewType || eventColumn.ItemType is NumberDataViewType))
         {
             throw SchemaShapes.Mismatch("event", eventColumn, "a Boolean or numeric scalar");
         }
-        if (_options.EntryTimeColumnName is { } entry) RequireNumber(inputSchema, "entry time", entry, scalarOnly: true);
-        if (_options.ExampleWeightColumnName is { } weight) RequireNumber(inputSchema, "example weight", weight, scalarOnly: true);
+        if (_options.EntryTimeColumnName is { } entry) SchemaShapes.RequireNumber(inputSchema, "entry time", entry, scalarOnly: true);
+        if (_options.ExampleWeightColumnName is { } weight) SchemaShapes.RequireNumber(inputSchema, "example weight", weight, scalarOnly: true);
         foreach (var (role, names) in new[] { ("AFT feature", _options.AftFeatureColumnNames), ("PH feature", _options.PhFeatureColumnNames), ("shape feature", _options.ShapeFeatureColumnNames) })
         {
-            foreach (var name in names) RequireNumber(inputSchema, role, name, scalarOnly: false);
+            foreach (var name in names) SchemaShapes.RequireNumber(inputSchema, role, name, scalarOnly: false);
         }
         return FlexibleSurvivalTransformer.OutputShape(inputSchema, _options);
-    }
-
-    private static void RequireNumber(SchemaShape schema, string role, string name, bool scalarOnly)
-    {
-        var column = SchemaShapes.Require(schema, role, name);
-        var numeric = column.ItemType == NumberDataViewType.Single || column.ItemType == NumberDataViewType.Double;
-        if (!numeric || column.Kind == SchemaShape.Column.VectorKind.VariableVector || (scalarOnly && column.Kind != SchemaShape.Column.VectorKind.Scalar))
-        {
-            throw SchemaShapes.Mismatch(role, column, scalarOnly ? "a Single or Double scalar" : "Single or Double, scalar or known-size vector");
-        }
     }
 
     private static void CheckOptions(Options o)
