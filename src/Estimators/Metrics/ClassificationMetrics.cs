@@ -51,8 +51,7 @@ public static class ClassificationMetrics
         if (scores.Length != positive.Length) throw new ArgumentException($"{scores.Length} scores but {positive.Length} labels.", nameof(positive));
         var order = Enumerable.Range(0, scores.Length).ToArray();
         var values = scores.ToArray();
-        Array.Sort(values.ToArray(), order);
-        Array.Sort(values);
+        Array.Sort(values, order);
         double rankSum = 0;
         long positives = 0;
         for (var start = 0; start < values.Length;)

@@ -102,14 +102,8 @@ internal sealed class SemiSupervisedData
         return new SemiSupervisedData(standardised, p, canonicalClasses, order, names, mean, sd, constant.Count);
     }
 
-    /// <summary>The features of <paramref name="rows"/> as a [rows, p] float32 tensor.</summary>
-    public Tensor FeatureTensor(IReadOnlyList<int> rows, Device device)
-    {
-        var p = FeatureCount;
-        var values = new float[rows.Count * p];
-        for (var r = 0; r < rows.Count; r++) Array.Copy(Features, rows[r] * p, values, r * p, p);
-        return tensor(values, [rows.Count, p], ScalarType.Float32, device);
-    }
+    /// <summary>The standardised features as a [rows, p] float32 tensor.</summary>
+    public Tensor FeatureTensor(Device device) => tensor(Features, [RowCount, FeatureCount], ScalarType.Float32, device);
 
     /// <summary>Class indices per row (-1 = unlabelled) and the names of the classes that have labelled rows.</summary>
     private static (int[] Classes, string[] Names) ReadClasses(TabularData table, DataViewSchema.Column column)

@@ -39,7 +39,7 @@ internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedDa
         }
         var outcomes = pool.ToDictionary(r => r, r => new UnlabeledRowOutcome(data.InputRow[r], -1, 0, double.NaN, 0));
 
-        using var x = data.FeatureTensor(Enumerable.Range(0, data.RowCount).ToArray(), device);
+        using var x = data.FeatureTensor(device);
         var usesTeacher = settings.Method is SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel;
         MlpWeights? teacher = null;
         Tensor? embeddings = null;
@@ -81,15 +81,14 @@ internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedDa
         var anchorValues = Array.Empty<float>();
         if (embeddings is not null)
         {
-            using var anchorEmbeddings = embeddings.index_select(0, tensor(anchors.Select(a => (long)a).ToArray(), device: device)).to_type(ScalarType.Float32);
+            using var anchorEmbeddings = Rows(embeddings, anchors).to_type(ScalarType.Float32);
             anchorValues = TensorCopy.ToArray<float>(anchorEmbeddings);
             embeddings.Dispose();
         }
         var mlpWeights = (student as MlpStudent)?.Weights;
-        var studentTransformer = (student as MlNetStudent)?.Transformer;
-        if (student is MlNetStudent mlNet) mlNet.DetachTransformer();
+        var studentTransformer = (student as MlNetStudent)?.DetachTransformer();
         return new SemiSupervisedModel(settings.Method, data.ClassNames, data.Mean, data.Sd, teacher, anchorValues, [.. anchorClasses], mlpWeights, studentTransformer,
-            _rounds, outcomes.Values.OrderBy(o => o.InputRow).ToList(), data.LabeledRows.Length, _notes);
+            _rounds, outcomes.Values.OrderBy(o => o.InputRow).ToList(), data.RowCount - outcomes.Count, _notes);
     }
 
     /// <summary>WAD and plain pseudo-labelling: split + 1 rounds of scores, weighted student training and promotion.</summary>

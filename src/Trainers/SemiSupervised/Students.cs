@@ -186,7 +186,12 @@ internal sealed class MlNetStudent(MLContext mlContext, SemiSupervisedData data,
     }
 
     /// <summary>Hands the fitted transformer to the caller, so that <see cref="Dispose"/> leaves it alone.</summary>
-    public void DetachTransformer() => Transformer = null;
+    public ITransformer? DetachTransformer()
+    {
+        var transformer = Transformer;
+        Transformer = null;
+        return transformer;
+    }
 
     public void Dispose() => (Transformer as IDisposable)?.Dispose();
 
