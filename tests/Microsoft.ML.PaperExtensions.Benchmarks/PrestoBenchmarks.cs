@@ -44,7 +44,7 @@ public class PrestoLargeBenchmarks
     private MLContext _ml = null!;
     private IDataView _data = null!;
 
-    private sealed class Row
+    public sealed class Row
     {
         public uint Label { get; set; }
 
@@ -52,15 +52,15 @@ public class PrestoLargeBenchmarks
         public float[] Features { get; set; } = [];
     }
 
-    [GlobalSetup]
-    public void Setup()
+    /// <summary>n rows of the paper's dense design with four ordered classes, as a cached view with a key label.</summary>
+    public static IDataView Simulate(MLContext ml, int n)
     {
         var random = new Random(1);
         var beta = new double[3][];
         beta[0] = Enumerable.Range(0, 50).Select(_ => random.NextDouble() - 0.5).ToArray();
         for (var k = 1; k < 3; k++) beta[k] = beta[k - 1].Select(b => b + (random.NextDouble() - 0.5) * 0.2).ToArray();
         double[] alpha = [-1, 1, 3.5];
-        var rows = Enumerable.Range(0, 100_000).Select(_ =>
+        var rows = Enumerable.Range(0, n).Select(_ =>
         {
             var x = Enumerable.Range(0, 50).Select(_ => random.NextDouble() * 2 - 1).ToArray();
             var u = random.NextDouble();
@@ -71,10 +71,16 @@ public class PrestoLargeBenchmarks
             }
             return new Row { Label = label, Features = x.Select(v => (float)v).ToArray() };
         }).ToArray();
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var keys = ml.Data.LoadFromEnumerable(Enumerable.Range(1, 4).Select(k => new { Label = (uint)k }));
+        return ml.Data.Cache(ml.Transforms.Conversion.MapValueToKey("Label", keyData: keys).Fit(view).Transform(view));
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
         _ml = new MLContext(seed: 1);
-        var view = _ml.Data.LoadFromEnumerable(rows);
-        var keys = _ml.Data.LoadFromEnumerable(Enumerable.Range(1, 4).Select(k => new { Label = (uint)k }));
-        _data = _ml.Data.Cache(_ml.Transforms.Conversion.MapValueToKey("Label", keyData: keys).Fit(view).Transform(view));
+        _data = Simulate(_ml, 100_000);
     }
 
     [Benchmark(Baseline = true)]

@@ -13,7 +13,7 @@ if (args is ["export-survival-csv", var path])
         writer.WriteLine(string.Join(',', [row.Time.ToString("R", CultureInfo.InvariantCulture), row.Event ? "1" : "0",
             .. row.Ph.Concat(row.Shape).Select(v => v.ToString("R", CultureInfo.InvariantCulture))]));
     }
-    return;
+    return 0;
 }
 // ./build.sh bench digits-mismatch [seeds] [methods] [Option=value ...]: the semi-supervised comparison on digits (CSV on
 // stdout), optionally with WadTrainer.Options set (for example CorruptionRate=0.3) and other rho values (rho=0.3,0.6).
@@ -23,11 +23,17 @@ if (args is ["digits-mismatch", .. var rest])
     var seeds = rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : 5;
     var methods = rest.Length > 1 ? rest[1].Split(',').Select(Enum.Parse<Microsoft.ML.PaperExtensions.SemiSupervised.SemiSupervisedMethod>).ToArray() : Enum.GetValues<Microsoft.ML.PaperExtensions.SemiSupervised.SemiSupervisedMethod>();
     SemiSupervisedQuality.Compare(seeds, methods, rest.Skip(2).ToArray());
-    return;
+    return 0;
 }
 if (args is ["digits-splits", var folder, .. var more])
 {
     SemiSupervisedQuality.ExportSplits(folder, more.Length > 0 ? int.Parse(more[0], CultureInfo.InvariantCulture) : 5);
-    return;
+    return 0;
+}
+// ./build.sh bench device-check [report.md]: every trainer on the CPU and on CUDA, timed and compared (DeviceCheck.cs).
+if (args is ["device-check", .. var report])
+{
+    return DeviceCheck.Run(report.FirstOrDefault());
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
