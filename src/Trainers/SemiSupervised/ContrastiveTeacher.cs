@@ -28,9 +28,11 @@ internal static class ContrastiveTeacher
         var batches = Math.Max(1, (int)(n / batch));
         for (var epoch = 1; epoch <= s.Epochs; epoch++)
         {
-            double total = 0;
+            double meanLoss;
             using (var scope = NewDisposeScope())
             {
+                // The epoch's loss is summed on the device and read once: a read per step would stall a GPU every step.
+                var total = zeros(1, device: device);
                 var order = randperm(n, generator: generator).to(device);
                 for (var b = 0; b < batches; b++)
                 {
@@ -42,10 +44,11 @@ internal static class ContrastiveTeacher
                     var loss = NtXent(network.forward(first), network.forward(second), s.Temperature);
                     loss.backward();
                     optimizer.step();
-                    total += loss.item<float>();
+                    total.add_(loss.detach());
                 }
+                meanLoss = total.item<float>() / batches;
             }
-            monitor.Report(new TrainingProgress("teacher epoch", epoch, s.Epochs, total / batches));
+            monitor.Report(new TrainingProgress("teacher epoch", epoch, s.Epochs, meanLoss));
         }
         return MlpWeights.From(network);
     }
