@@ -43,8 +43,8 @@ internal static class DeviceCheck
         var cases = new[] { VeteranCase(data), SoupCase(data), DigitsCase(data), MillionRowsCase(kappa: null), MillionRowsCase(kappa: 1), LargeOrdinalCase(crossValidate: false), LargeOrdinalCase(crossValidate: true) };
         var devices = info.CudaAvailable ? new[] { ComputeDevice.Cpu, ComputeDevice.Cuda } : [ComputeDevice.Cpu];
         Say("");
-        Say("| workload | CPU | CUDA | compared | largest difference | agree |");
-        Say("|---|---:|---:|---|---:|---|");
+        Say("| workload | CPU | CUDA | compared | first of them, CPU / CUDA | largest difference | agree |");
+        Say("|---|---:|---:|---|---|---:|---|");
         var failed = false;
         foreach (var c in cases)
         {
@@ -55,7 +55,8 @@ internal static class DeviceCheck
             var difference = both ? results[0].Values!.Zip(results[1].Values!, (x, y) => Math.Abs(x - y) / Math.Max(1, Math.Abs(x))).Max() : double.NaN;
             var agree = !both ? "-" : difference <= c.Tolerance ? "yes" : $"NO (tolerance {c.Tolerance:G2})";
             failed |= results.Any(r => r.Error is not null) || agree.StartsWith("NO", StringComparison.Ordinal);
-            Say($"| {c.Name} | {Cell(0)} | {Cell(1)} | {c.Compared} | {(both ? difference.ToString("G3", CultureInfo.InvariantCulture) : "-")} | {agree} |");
+            var first = string.Join(" / ", results.Select(r => r.Values is null ? "-" : r.Values[0].ToString("G6", CultureInfo.InvariantCulture)));
+            Say($"| {c.Name} | {Cell(0)} | {Cell(1)} | {c.Compared} | {first} | {(both ? difference.ToString("G3", CultureInfo.InvariantCulture) : "-")} | {agree} |");
         }
         Say("");
         Say("Differences are relative to max(1, |CPU value|). Times are one fit each, CPU first, after a warm-up of the");
@@ -117,7 +118,7 @@ internal static class DeviceCheck
         var ml = new MLContext(seed: 1);
         var soup = ml.Data.Cache(SoupData.Load(ml, Path.Combine(data, "soup.csv")));
         return new Case("PRESTO, soup (1,847 rows), 5-fold CV path + refit", device =>
-            OrdinalNumbers(ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Seed = 1, Device = device }).Fit(soup).Model), 1e-6, "lambda, logLik, coefficients");
+            OrdinalNumbers(ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Seed = 1, Device = device }).Fit(soup).Model), 1e-6, "logLik, lambda, coefficients");
     }
 
     private static Case LargeOrdinalCase(bool crossValidate)
@@ -129,21 +130,22 @@ internal static class DeviceCheck
             var options = new PrestoTrainer.Options { Seed = 1, Device = device };
             if (!crossValidate) options.Lambda = 0.001;
             return OrdinalNumbers(ml.Ordinal().Trainers.Presto(options).Fit(rows).Model);
-        }, 1e-6, "lambda, logLik, coefficients");
+        }, 1e-6, "logLik, lambda, coefficients");
     }
 
     private static double[] OrdinalNumbers(OrdinalModel model) =>
-        [model.Lambda, model.LogLikelihood, .. model.Intercepts, .. model.Weights.SelectMany(w => w)];
+        [model.LogLikelihood, model.Lambda, .. model.Intercepts, .. model.Weights.SelectMany(w => w)];
 
     private static Case DigitsCase(string data)
     {
         var (features, labels) = DigitsMismatch.Load(Path.Combine(data, "digits.csv"));
         var split = DigitsMismatch.Split(labels, 0.6, 1);
-        // Float32 networks trained for thousands of steps: CPU and CUDA kernels round differently, so only the outcome is compared.
+        // Float32 networks trained for thousands of steps: CPU and CUDA kernels round differently, so only the outcome is compared,
+        // within about two seed-to-seed SDs of the accuracy (docs/benchmarks.md).
         return new Case("WAD, digits (rho 0.6, 1,191 rows), teacher + 6 rounds", device =>
         {
             var r = DigitsMismatch.Run(new MLContext(seed: 1), features, labels, split, SemiSupervisedMethod.Wad, seed: 1, o => o.Device = device);
             return [r.Accuracy, r.MeanWeightKnown, r.MeanWeightUnknown];
-        }, 0.03, "test accuracy, mean weights");
+        }, 0.05, "test accuracy, mean weights");
     }
 }
