@@ -1,6 +1,9 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
+using Microsoft.ML.PaperExtensions.Runtime;
 
 namespace PaperExtensions.Cli;
 
@@ -24,6 +27,17 @@ internal static class CliRunner
     /// <summary>The --json option every subcommand has.</summary>
     public static Option<bool> JsonOption() => new("--json") { Description = "Print one JSON object on standard output and nothing else." };
 
+    /// <summary>The --device option of every training subcommand: auto (CUDA when libtorch has it), cpu or cuda.</summary>
+    public static Option<string> DeviceOption()
+    {
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        return device;
+    }
+
+    /// <summary>The training device a parsed --device names.</summary>
+    public static ComputeDevice Device(ParseResult parse, Option<string> device) => Enum.Parse<ComputeDevice>(parse.GetValue(device)!, ignoreCase: true);
+
     /// <summary>A required option.</summary>
     public static Option<T> Required<T>(string name, string description) => new(name) { Description = description, Required = true };
 
@@ -33,7 +47,7 @@ internal static class CliRunner
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            await Console.Error.WriteLineAsync("mlnet-papers: " + string.Join(" ", parse.Errors.Select(e => e.Message)) + " (see --help)");
+            await Console.Error.WriteLineAsync("mlnet-papers: " + string.Join(" ", parse.Errors.Select(Describe)) + " (see --help)");
             return Usage;
         }
         try
@@ -50,6 +64,17 @@ internal static class CliRunner
             await Console.Error.WriteLineAsync("mlnet-papers: " + OneLine(e));
             return Failure;
         }
+    }
+
+    // One line that names the option: System.CommandLine's message for a value outside AcceptOnlyFromAmong names the value
+    // only and lists the allowed ones on several lines; a conversion error names .NET types (System.Nullable`1[System.Double]).
+    private static string Describe(ParseError error)
+    {
+        var message = Regex.Replace(error.Message, @"\s*\n\s*", " ");
+        message = Regex.Replace(message, @"System\.Nullable`1\[System\.(\w+)\]|System\.(\w+)", m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
+        return (error.SymbolResult as OptionResult ?? error.SymbolResult?.Parent as OptionResult) is { } option && !message.Contains(option.Option.Name, StringComparison.Ordinal)
+            ? $"{option.Option.Name}: {message}"
+            : message;
     }
 
     /// <summary>Writes <paramref name="value"/> as the one JSON object of standard output.</summary>

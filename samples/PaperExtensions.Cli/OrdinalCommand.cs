@@ -35,16 +35,17 @@ internal static class OrdinalCommand
         var predict = new Option<string?>("--predict") { Description = "CSV file to predict (it may contain the label column, which is ignored)." };
         var output = new Option<string?>("--out") { Description = "Where --predict writes one row per input row: p_<class> columns in class order." };
         var seed = new Option<int>("--seed") { Description = "Seed of the cross-validation folds.", DefaultValueFactory = _ => 1 };
+        var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
         var command = new Command("ordinal", "Fit PRESTO (an ordinal model for the rare end class) from a CSV file.")
         {
-            data, label, features, categorical, lambda, folds, nLambda, penalizeFirst, rare, classes, predict, output, seed, json,
+            data, label, features, categorical, lambda, folds, nLambda, penalizeFirst, rare, classes, predict, output, seed, device, json,
         };
         command.Validators.Add(result =>
         {
             if (result.GetValue(features) is null && result.GetValue(categorical) is null) result.AddError("--features or --categorical must name at least one column.");
             if ((result.GetValue(predict) is null) != (result.GetValue(output) is null)) result.AddError("--predict and --out go together.");
-            if (result.GetValue(lambda) is not null && result.GetResult(folds) is { Implicit: false }) result.AddError("--lambda and --cv-folds exclude each other.");
+            if (result.GetResult(lambda) is not null && result.GetResult(folds) is { Implicit: false }) result.AddError("--lambda and --cv-folds exclude each other.");
         });
         command.SetAction((parse, cancellation) =>
         {
@@ -66,6 +67,7 @@ internal static class OrdinalCommand
                 PenalizeFirstVector = parse.GetValue(penalizeFirst),
                 RareClass = parse.GetValue(rare) == "first" ? RareClassPosition.First : RareClassPosition.Last,
                 Seed = parse.GetValue(seed),
+                Device = CliRunner.Device(parse, device),
             };
             using var model = ml.Ordinal().Trainers.Presto(options).Fit(view, cancellation, progress);
             var trainingMetrics = ml.Ordinal().Evaluate(model.Transform(view));

@@ -4,7 +4,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
 using Microsoft.ML.PaperExtensions.Metrics;
-using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.PaperExtensions.SemiSupervised;
 using Spectre.Console;
 
@@ -34,8 +33,7 @@ internal static class SemiSupervisedCommand
         var method = new Option<string>("--method") { Description = "wad, or a baseline: supervised, pseudolabel, selftraining.", DefaultValueFactory = _ => "wad" };
         method.AcceptOnlyFromAmong("wad", "supervised", "pseudolabel", "selftraining");
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation, batches and corruption.", DefaultValueFactory = _ => 1 };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
         var command = new Command("semisupervised", "Train WAD (semi-supervised, robust to unknown classes among the unlabelled rows) from a CSV file.")
         {
@@ -63,7 +61,7 @@ internal static class SemiSupervisedCommand
                     _ => SemiSupervisedMethod.Wad,
                 },
                 Seed = parse.GetValue(seed),
-                Device = Enum.Parse<ComputeDevice>(parse.GetValue(device)!, ignoreCase: true),
+                Device = CliRunner.Device(parse, device),
             };
             using var model = ml.SemiSupervised().Trainers.Wad(options).Fit(Load(ml, Features(table, featureNames), labels, numeric), cancellation, progress);
             var m = model.Model;

@@ -4,7 +4,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
 using Microsoft.ML.PaperExtensions.Metrics;
-using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.PaperExtensions.Survival;
 using Spectre.Console;
 
@@ -27,8 +26,7 @@ internal static class SurvivalCommand
         var times = new Option<string?>("--times") { Description = "Comma-separated times at which to report survival probabilities." };
         var plot = new Option<string?>("--plot") { Description = "Write fitted survival curves over the Kaplan-Meier curve to this PNG file." };
         var dropMissing = new Option<bool>("--drop-missing") { Description = "Drop rows with an empty field in a used column (the count is reported); otherwise they are an error." };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
         var command = new Command("survival", "Fit the APGW flexible parametric survival model (Weibull, Burr XII, Gompertz and cure models as special cases).")
         {
@@ -61,7 +59,7 @@ internal static class SurvivalCommand
                 Kappa = kappaText is "free" or "gompertz" ? null : double.TryParse(kappaText, NumberStyles.Float, CultureInfo.InvariantCulture, out var k) ? k
                     : throw new ArgumentException($"--kappa must be free, a number or gompertz, but is '{kappaText}'."),
                 Times = parse.GetValue(times) is { } t ? t.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray() : [],
-                Device = Enum.Parse<ComputeDevice>(parse.GetValue(device)!, ignoreCase: true),
+                Device = CliRunner.Device(parse, device),
             };
             if (options.AftFeatureColumnNames.Length + options.PhFeatureColumnNames.Length + options.ShapeFeatureColumnNames.Length == 0)
             {

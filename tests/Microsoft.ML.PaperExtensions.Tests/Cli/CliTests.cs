@@ -43,6 +43,32 @@ public sealed class CliTests
     }
 
     [TestMethod]
+    public void EveryTrainingCommandTakesDeviceAndRefusesCudaWithoutIt()
+    {
+        string[][] commands =
+        [
+            ["ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS", "--categorical", "PROD", "--lambda", "0"],
+            ["survival", "--data", CliProcess.DataFile("veteran.csv"), "--time", "time", "--event", "status", "--ph", "karno", "--kappa", "1"],
+            ["semisupervised", "--train", CliProcess.DataFile("digits.csv"), "--label", "label"],
+        ];
+        foreach (var command in commands)
+        {
+            // The CLI's own libtorch is the CPU build, so CUDA is refused with the reason, not silently replaced by the CPU.
+            var cuda = CliProcess.Run([.. command, "--device", "cuda", "--json"]);
+            Assert.AreEqual(1, cuda.ExitCode, $"{command[0]}: {cuda.Error}");
+            Assert.AreEqual("", cuda.Output, command[0]);
+            StringAssert.Contains(cuda.Error, "CUDA was asked for but the loaded libtorch has no CUDA", command[0]);
+
+            var unknown = CliProcess.Run([.. command, "--device", "gpu"]);
+            Assert.AreEqual(2, unknown.ExitCode, command[0]);
+            Assert.AreEqual("mlnet-papers: --device: Argument 'gpu' not recognized. Must be one of: 'auto' 'cpu' 'cuda' (see --help)", unknown.Error.TrimEnd(), command[0]);
+        }
+        var onCpu = CliProcess.Run([.. commands[0], "--device", "cpu", "--json"]);
+        Assert.AreEqual(0, onCpu.ExitCode, onCpu.Error);
+        Assert.AreEqual(CliProcess.Run([.. commands[0], "--json"]).Json().GetProperty("logLikelihood").GetDouble(), onCpu.Json().GetProperty("logLikelihood").GetDouble(), "Auto is the CPU here");
+    }
+
+    [TestMethod]
     public void InfoReportsTheTorchSharpPackagesLibTorchByDefault()
     {
         var result = CliProcess.Run("info", "--json");

@@ -65,6 +65,11 @@ public sealed class OrdinalCliTests
         Assert.AreEqual(2, both.ExitCode);
         StringAssert.Contains(both.Error, "--lambda and --cv-folds exclude each other");
 
+        // A value that is no number used to crash the command-line validator with an unhandled exception.
+        var notANumber = CliProcess.Run("ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS", "--categorical", "PROD", "--lambda", "x");
+        Assert.AreEqual(2, notANumber.ExitCode, notANumber.Error);
+        Assert.AreEqual("mlnet-papers: Cannot parse argument 'x' for option '--lambda' as expected type 'Double'. (see --help)", notANumber.Error.TrimEnd());
+
         var classes = CliProcess.Run("ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "PROD", "--categorical", "COLD", "--classes", "Ref");
         Assert.AreEqual(1, classes.ExitCode);
         StringAssert.Contains(classes.Error, "--label column 'PROD' holds 'Test', which --classes does not list");
