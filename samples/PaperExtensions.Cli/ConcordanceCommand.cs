@@ -51,7 +51,8 @@ internal static class ConcordanceCommand
         var text = table.Text(column, "--event");
         if (eventValue is not null)
         {
-            return text.Select(t => t == eventValue).ToArray();
+            var events = text.Select(t => t == eventValue).ToArray();
+            return events.Contains(true) ? events : throw new FormatException($"--event-value '{eventValue}' occurs in no row of --event column '{column}'.");
         }
         return text.Select((t, row) => t switch
         {

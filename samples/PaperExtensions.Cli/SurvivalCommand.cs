@@ -58,7 +58,8 @@ internal static class SurvivalCommand
                 GompertzLimit = kappaText == "gompertz",
                 Kappa = kappaText is "free" or "gompertz" ? null : double.TryParse(kappaText, NumberStyles.Float, CultureInfo.InvariantCulture, out var k) ? k
                     : throw new ArgumentException($"--kappa must be free, a number or gompertz, but is '{kappaText}'."),
-                Times = parse.GetValue(times) is { } t ? t.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray() : [],
+                Times = parse.GetValue(times) is { } t ? t.Split(',').Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var at) ? at
+                    : throw new FormatException($"--times must be comma-separated numbers, but holds '{v}'.")).ToArray() : [],
                 Device = CliRunner.Device(parse, device),
             };
             if (options.AftFeatureColumnNames.Length + options.PhFeatureColumnNames.Length + options.ShapeFeatureColumnNames.Length == 0)

@@ -36,6 +36,11 @@ public sealed class CliTests
         StringAssert.StartsWith(missingColumn.Error, "mlnet-papers: --score names column 'nope'");
         Assert.AreEqual(1, missingColumn.Error.TrimEnd().Split('\n').Length, missingColumn.Error);
 
+        // An event value that matches no row would make every row censored and fail later with a puzzling message.
+        var noEvent = CliProcess.Run("concordance", "--data", CliProcess.DataFile("veteran.csv"), "--time", "time", "--event", "status", "--score", "karno", "--event-value", "2");
+        Assert.AreEqual(1, noEvent.ExitCode);
+        Assert.AreEqual("mlnet-papers: --event-value '2' occurs in no row of --event column 'status'.", noEvent.Error.TrimEnd());
+
         var usage = CliProcess.Run("concordance", "--data", CliProcess.DataFile("veteran.csv"));
         Assert.AreEqual(2, usage.ExitCode);
         StringAssert.Contains(usage.Error, "Option '--time' is required.");

@@ -56,4 +56,12 @@ public sealed class SurvivalCliTests
             File.Delete(png);
         }
     }
+
+    [TestMethod]
+    public void ATimeThatIsNoNumberIsNamed()
+    {
+        var result = CliProcess.Run("survival", "--data", CliProcess.DataFile("veteran.csv"), "--time", "time", "--event", "status", "--ph", "karno", "--times", "30,x");
+        Assert.AreEqual(1, result.ExitCode);
+        Assert.AreEqual("mlnet-papers: --times must be comma-separated numbers, but holds 'x'.", result.Error.TrimEnd());
+    }
 }
