@@ -57,6 +57,9 @@ internal static class OrdinalCommand
             var labelName = parse.GetValue(label)!;
             var (labels, classNames) = Labels(table, labelName, parse.GetValue(classes));
 
+            // The file to predict is read and coded before training, so that a mistake in it does not cost a whole fit.
+            var toPredict = parse.GetValue(predict) is { } predictFile ? design.Rows(CsvTable.Load(predictFile, progress, cancellation)) : null;
+
             var ml = new MLContext(seed: parse.GetValue(seed));
             var view = Load(ml, design.Rows(table), labels, classNames);
             var options = new PrestoTrainer.Options
@@ -73,11 +76,9 @@ internal static class OrdinalCommand
             var trainingMetrics = ml.Ordinal().Evaluate(model.Transform(view));
 
             int? predictRepairs = null;
-            if (parse.GetValue(predict) is { } predictFile)
+            if (toPredict is not null)
             {
-                var toPredict = CsvTable.Load(predictFile, progress, cancellation);
-                var rows = design.Rows(toPredict);
-                var scored = model.Transform(Load(ml, rows, new float[rows.Length], null));
+                var scored = model.Transform(Load(ml, toPredict, new float[toPredict.Length], null));
                 predictRepairs = WritePredictions(scored, model.Model.ClassNames, parse.GetValue(output)!);
             }
 

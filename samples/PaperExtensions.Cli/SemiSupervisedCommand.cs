@@ -50,6 +50,18 @@ internal static class SemiSupervisedCommand
             var labels = table.Text(labelName, "--label");
             var numeric = labels.Where(l => l.Length > 0).All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
 
+            // The test file is read and checked before training, so that a mistake in it does not cost a whole fit.
+            string[]? truth = null;
+            float[][]? testFeatures = null;
+            if (parse.GetValue(test) is { } testFile)
+            {
+                var testTable = CsvTable.Load(testFile, progress, cancellation);
+                truth = testTable.Text(labelName, "--label");
+                var empty = Array.FindIndex(truth, t => t.Length == 0);
+                if (empty >= 0) throw new FormatException($"{testTable.Source}, data row {empty + 1}: the --test rows need a label.");
+                testFeatures = Features(testTable, featureNames);
+            }
+
             var ml = new MLContext(seed: parse.GetValue(seed));
             var options = new WadTrainer.Options
             {
@@ -68,13 +80,9 @@ internal static class SemiSupervisedCommand
 
             double? accuracy = null, macroF1 = null;
             int? testRows = null, unknownTestRows = null;
-            if (parse.GetValue(test) is { } testFile)
+            if (truth is not null)
             {
-                var testTable = CsvTable.Load(testFile, progress, cancellation);
-                var truth = testTable.Text(labelName, "--label");
-                var empty = Array.FindIndex(truth, t => t.Length == 0);
-                if (empty >= 0) throw new FormatException($"{testTable.Source}, data row {empty + 1}: the --test rows need a label.");
-                var predicted = model.Transform(Load(ml, Features(testTable, featureNames), truth.Select(_ => "").ToArray(), numeric))
+                var predicted = model.Transform(Load(ml, testFeatures!, truth.Select(_ => "").ToArray(), numeric))
                     .GetColumn<uint>(ColumnNames.PredictedLabel).Select(k => (int)k - 1).ToArray();
                 var truthIndex = truth.Select(t => ClassIndex(m.ClassNames, t, numeric)).ToArray();
                 var known = Enumerable.Range(0, truth.Length).Where(i => truthIndex[i] >= 0).ToArray();

@@ -59,4 +59,15 @@ public sealed class SemiSupervisedCliTests
         Assert.AreEqual(1, result.ExitCode);
         StringAssert.Contains(result.Error, "--label names column 'digit'");
     }
+
+    [TestMethod]
+    public void ATestFileWithoutTheLabelFailsBeforeTraining()
+    {
+        var (train, _) = WriteFiles();
+        var result = CliProcess.Run("semisupervised", "--train", train, "--label", "label", "--test", CliProcess.DataFile("veteran.csv"));
+        Assert.AreEqual(1, result.ExitCode);
+        StringAssert.Contains(result.Error, "--label names column 'label', which");
+        StringAssert.Contains(result.Error, "veteran.csv does not have");
+        Assert.IsFalse(result.Error.Contains("teacher epoch", StringComparison.Ordinal), "no training before the test file is checked: " + result.Error);
+    }
 }
