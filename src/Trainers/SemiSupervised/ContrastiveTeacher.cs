@@ -28,11 +28,9 @@ internal static class ContrastiveTeacher
         var batches = Math.Max(1, (int)(n / batch));
         for (var epoch = 1; epoch <= s.Epochs; epoch++)
         {
-            double meanLoss;
+            double total = 0;
             using (var scope = NewDisposeScope())
             {
-                // The epoch's loss is summed on the device and read once: a read per step would stall a GPU every step.
-                var total = zeros(1, device: device);
                 var order = randperm(n, generator: generator).to(device);
                 for (var b = 0; b < batches; b++)
                 {
@@ -44,11 +42,10 @@ internal static class ContrastiveTeacher
                     var loss = NtXent(network.forward(first), network.forward(second), s.Temperature);
                     loss.backward();
                     optimizer.step();
-                    total.add_(loss.detach());
+                    total += loss.item<float>();
                 }
-                meanLoss = total.item<float>() / batches;
             }
-            monitor.Report(new TrainingProgress("teacher epoch", epoch, s.Epochs, meanLoss));
+            monitor.Report(new TrainingProgress("teacher epoch", epoch, s.Epochs, total / batches));
         }
         return MlpWeights.From(network);
     }

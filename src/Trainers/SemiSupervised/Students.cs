@@ -66,7 +66,7 @@ internal sealed class MlpStudent : IStudent
         var weights = tensor(round.Weights.Select(w => (float)w).ToArray(), device: device);
         using var optimizer = optim.Adam(_network.parameters(), _settings.LearningRate);
         _network.train();
-        var recent = zeros(1, device: device);
+        double recent = 0;
         for (var iteration = 1; iteration <= _settings.IterationsPerRound; iteration++)
         {
             using var step = NewDisposeScope();
@@ -87,9 +87,9 @@ internal sealed class MlpStudent : IStudent
             loss.backward();
             optimizer.step();
             if (iteration % 100 == 0) _monitor.CancellationToken.ThrowIfCancellationRequested();
-            if (iteration > _settings.IterationsPerRound - 50) recent.add_(loss.detach());
+            if (iteration > _settings.IterationsPerRound - 50) recent += loss.item<float>();
         }
-        _monitor.Report(new TrainingProgress("student round", roundNumber, totalRounds, recent.item<float>() / Math.Min(50, _settings.IterationsPerRound)));
+        _monitor.Report(new TrainingProgress("student round", roundNumber, totalRounds, recent / Math.Min(50, _settings.IterationsPerRound)));
     }
 
     /// <summary>
