@@ -73,7 +73,7 @@ internal static class OrdinalCommand
                 Device = CliRunner.Device(parse, device),
             };
             using var model = ml.Ordinal().Trainers.Presto(options).Fit(view, cancellation, progress);
-            var trainingMetrics = ml.Ordinal().Evaluate(model.Transform(view));
+            var trainingMetrics = ml.Ordinal().Evaluate(model.Transform(view), crossingRepairedColumnName: OrdinalTransformer.CrossingRepairedColumnName);
 
             int? predictRepairs = null;
             if (toPredict is not null)

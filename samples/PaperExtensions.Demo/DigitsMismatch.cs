@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
 using Microsoft.ML.PaperExtensions.Metrics;
+using Microsoft.ML.PaperExtensions.Protocols;
 using Microsoft.ML.PaperExtensions.SemiSupervised;
 
 namespace PaperExtensions.Demo;

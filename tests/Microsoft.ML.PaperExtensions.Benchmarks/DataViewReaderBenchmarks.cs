@@ -48,7 +48,7 @@ public class DataViewReaderBenchmarks
     }
 
     [Benchmark]
-    public double[] Reader() => DataViewReader.Read(_data, new DataViewReader.Request(["Features", "Extra"], "Label", LabelKind.Numeric)).Features;
+    public double[] Reader() => DataViewReader.Read(_data, new DataViewReader.Request(["Features", "Extra"], "Label")).Features;
 
     private sealed class Row
     {

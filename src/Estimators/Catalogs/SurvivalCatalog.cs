@@ -20,22 +20,38 @@ public sealed class SurvivalCatalog : TaskCatalogBase
     public ConcordanceResult ConcordanceIndex(IDataView data, string timeColumnName, string eventColumnName, string scoreColumnName = "Score", bool higherScoreMeansLongerSurvival = true)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var times = DataViewReader.Read(data, new DataViewReader.Request([timeColumnName], eventColumnName, LabelKind.Boolean | LabelKind.Numeric, FeatureRole: "time"));
-        var scores = DataViewReader.Read(data, new DataViewReader.Request([scoreColumnName], FeatureRole: "score"));
-        var events = new bool[times.RowCount];
-        for (var i = 0; i < events.Length; i++)
-        {
-            if (times.Features[i] <= 0)
-            {
-                throw new ArgumentException($"Time column '{timeColumnName}' has the non-positive value {times.Features[i]} at row {i}.", nameof(timeColumnName));
-            }
-            events[i] = times.Label![i] switch
-            {
-                0 => false,
-                1 => true,
-                var v => throw new ArgumentException($"Event column '{eventColumnName}' has the value {v} at row {i}; expected 0 (censored) or 1 (event).", nameof(eventColumnName)),
-            };
-        }
-        return SurvivalMetrics.ConcordanceIndex(times.Features, events, scores.Features, higherScoreMeansLongerSurvival);
+        new InputColumns()
+            .Add("score", nameof(scoreColumnName), scoreColumnName, ColumnTypes.Number)
+            .Check(data.Schema);
+        var outcome = new SurvivalOutcome.Columns(timeColumnName, eventColumnName, null, null, null, nameof(timeColumnName), nameof(eventColumnName));
+        outcome.Declare(new InputColumns()).Check(data.Schema);
+        var rows = SurvivalOutcome.Read(data, outcome, CancellationToken.None);
+        var scores = DataViewReader.Read(data, new DataViewReader.Request([scoreColumnName], FeatureRole: "score", FeatureOption: nameof(scoreColumnName)));
+        return SurvivalMetrics.ConcordanceIndex(rows.Time, rows.Event.Select(e => e == 1).ToArray(), scores.Features, higherScoreMeansLongerSurvival);
     }
+
+    /// <summary>Evaluates scored rows of a flexible survival model (see <see cref="SurvivalEvaluator.Evaluate"/>).</summary>
+    /// <param name="data">Scored rows with the observed outcome.</param>
+    /// <param name="timeColumnName">Observed time, &gt; 0.</param>
+    /// <param name="eventColumnName">Event indicator: Boolean, 0/1, or numeric with <paramref name="eventValue"/>.</param>
+    /// <param name="eventValue">The event column's value that means an event; null for 0/1 or Boolean.</param>
+    /// <param name="entryTimeColumnName">Optional entry times (left truncation).</param>
+    /// <param name="exampleWeightColumnName">Optional weights of the log-likelihood.</param>
+    /// <param name="brierTimes">The Brier grid; by default 50 times from the first event time to the 90th percentile of the observed times.</param>
+    public SurvivalEvaluation Evaluate(IDataView data, string timeColumnName = "Time", string eventColumnName = "Event", double? eventValue = null,
+        string? entryTimeColumnName = null, string? exampleWeightColumnName = null, IReadOnlyList<double>? brierTimes = null) =>
+        SurvivalEvaluator.Evaluate(data, timeColumnName, eventColumnName, eventValue, SurvivalEvaluator.ParametersColumnName, entryTimeColumnName, exampleWeightColumnName, brierTimes);
+
+    /// <summary>K-fold cross-validation of a survival estimator or pipeline, each held-out fold scored and evaluated with <see cref="Evaluate"/>.</summary>
+    /// <param name="data">The data.</param>
+    /// <param name="estimator">An estimator or pipeline that ends with a flexible survival trainer.</param>
+    /// <param name="numberOfFolds">K, at least 2.</param>
+    /// <param name="timeColumnName">Observed time.</param>
+    /// <param name="eventColumnName">Event indicator.</param>
+    /// <param name="eventValue">The event column's value that means an event; null for 0/1 or Boolean.</param>
+    /// <param name="samplingKeyColumnName">Rows with the same value of this column stay in one fold; null for none.</param>
+    /// <param name="seed">The seed of the fold assignment; null to draw it from the MLContext.</param>
+    public IReadOnlyList<CrossValidationFold<SurvivalEvaluation>> CrossValidate(IDataView data, IEstimator<ITransformer> estimator, int numberOfFolds = 5,
+        string timeColumnName = "Time", string eventColumnName = "Event", double? eventValue = null, string? samplingKeyColumnName = null, int? seed = null) =>
+        CrossValidation.Run(Context, data, estimator, numberOfFolds, samplingKeyColumnName, seed, (_, scored) => Evaluate(scored, timeColumnName, eventColumnName, eventValue));
 }

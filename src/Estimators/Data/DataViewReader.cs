@@ -9,34 +9,40 @@ namespace Microsoft.ML.PaperExtensions.Data;
 internal static class DataViewReader
 {
     /// <summary>What to read. <see cref="FeatureColumns"/> may be empty (a label-only read).</summary>
-    /// <param name="FeatureColumns">Columns concatenated, in order, into the feature matrix.</param>
-    /// <param name="LabelColumn">The label column, or null.</param>
-    /// <param name="AllowedLabels">The label types the caller accepts.</param>
+    /// <param name="FeatureColumns">Columns concatenated, in order, into the feature matrix (Single or Double, scalar or known-size vector).</param>
+    /// <param name="LabelColumn">The label column (key, Boolean, numeric or text), or null.</param>
     /// <param name="WeightColumn">The example-weight column, or null.</param>
     /// <param name="FeatureRole">How error messages call the feature columns (for example "time" or "score").</param>
     /// <param name="AllowNonFiniteFeatures">Whether NaN and infinite feature values are passed on instead of reported.</param>
     /// <param name="AllowMissingLabels">Whether missing labels (NaN, the missing key) are passed on as NaN instead of reported (semi-supervised data).</param>
-    internal sealed record Request(IReadOnlyList<string> FeatureColumns, string? LabelColumn = null, LabelKind AllowedLabels = LabelKind.None, string? WeightColumn = null,
-        string FeatureRole = "feature", bool AllowNonFiniteFeatures = false, bool AllowMissingLabels = false);
+    /// <param name="FeatureOption">The option that names the feature columns (the exception's parameter name).</param>
+    /// <param name="LabelOption">The option that names the label column.</param>
+    /// <param name="WeightOption">The option that names the weight column.</param>
+    internal sealed record Request(IReadOnlyList<string> FeatureColumns, string? LabelColumn = null, string? WeightColumn = null,
+        string FeatureRole = "feature", bool AllowNonFiniteFeatures = false, bool AllowMissingLabels = false,
+        string FeatureOption = "FeatureColumnName", string LabelOption = "LabelColumnName", string WeightOption = "ExampleWeightColumnName");
 
-    /// <summary>Validates the schema for <paramref name="request"/> without reading data; returns the feature layout.</summary>
-    public static IReadOnlyList<FeatureSlot> Validate(DataViewSchema schema, Request request)
+    /// <summary>The label kind of a column's type.</summary>
+    public static LabelKind KindOf(DataViewType type) => type switch
+    {
+        KeyDataViewType => LabelKind.Key,
+        BooleanDataViewType => LabelKind.Boolean,
+        NumberDataViewType => LabelKind.Numeric,
+        TextDataViewType => LabelKind.Text,
+        _ => LabelKind.None,
+    };
+
+    /// <summary>The feature layout of <paramref name="request"/> in <paramref name="schema"/> (the columns were checked by the estimator's <see cref="InputColumns"/>).</summary>
+    public static IReadOnlyList<FeatureSlot> Layout(DataViewSchema schema, Request request)
     {
         var slots = new List<FeatureSlot>(request.FeatureColumns.Count);
         var offset = 0;
         foreach (var name in request.FeatureColumns)
         {
-            var width = SchemaChecks.RequireFeature(schema, name, request.FeatureRole);
+            var type = schema[name].Type;
+            var width = type is VectorDataViewType v ? v.Size : 1;
             slots.Add(new FeatureSlot(name, offset, width));
             offset += width;
-        }
-        if (request.LabelColumn is not null)
-        {
-            SchemaChecks.RequireLabel(schema, request.LabelColumn, request.AllowedLabels);
-        }
-        if (request.WeightColumn is not null)
-        {
-            SchemaChecks.RequireWeight(schema, request.WeightColumn);
         }
         return slots;
     }
@@ -46,7 +52,7 @@ internal static class DataViewReader
     public static TabularData Read(IDataView data, Request request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var slots = Validate(data.Schema, request);
+        var slots = Layout(data.Schema, request);
         var width = slots.Count == 0 ? 0 : slots[^1].Offset + slots[^1].Width;
         var schema = data.Schema;
         var needed = slots.Select(s => schema[s.ColumnName])
@@ -55,7 +61,7 @@ internal static class DataViewReader
 
         var capacity = (int)Math.Clamp(data.GetRowCount() ?? 1024, 1, int.MaxValue / Math.Max(1, width));
         var features = new double[capacity * width];
-        var labelKind = request.LabelColumn is null ? LabelKind.None : SchemaChecks.RequireLabel(schema, request.LabelColumn, request.AllowedLabels);
+        var labelKind = request.LabelColumn is null ? LabelKind.None : KindOf(schema[request.LabelColumn].Type);
         var label = labelKind is LabelKind.None or LabelKind.Text ? null : new double[capacity];
         var textLabel = labelKind == LabelKind.Text ? new string[capacity] : null;
         var weights = request.WeightColumn is null ? null : new double[capacity];
@@ -119,14 +125,14 @@ internal static class DataViewReader
         for (var j = 0; j < badRows.Length; j++)
         {
             if (badRows[j] == 0) continue;
-            var (role, name, what) = j switch
+            var (role, name, what, option) = j switch
             {
-                _ when j < slots.Count => (char.ToUpperInvariant(request.FeatureRole[0]) + request.FeatureRole[1..], slots[j].ColumnName, "NaN or infinite values"),
+                _ when j < slots.Count => (char.ToUpperInvariant(request.FeatureRole[0]) + request.FeatureRole[1..], slots[j].ColumnName, "NaN or infinite values", request.FeatureOption),
                 _ when j == labelIndex => ("Label", request.LabelColumn!, labelKind == LabelKind.Key ? "missing (out-of-range) key values"
-                    : request.AllowMissingLabels ? "infinite values" : "NaN or infinite values"),
-                _ => ("Example weight", request.WeightColumn!, "NaN, infinite or negative values"),
+                    : request.AllowMissingLabels ? "infinite values" : "NaN or infinite values", request.LabelOption),
+                _ => ("Example weight", request.WeightColumn!, "NaN, infinite or negative values", request.WeightOption),
             };
-            throw new ArgumentException($"{role} column '{name}' has {what} in {badRows[j]} of {row} rows (first at row {firstBad[j]}).", name);
+            throw new ArgumentException($"{role} column '{name}' has {what} in {badRows[j]} of {row} rows (first at row {firstBad[j]}).", option);
         }
         if (row < capacity)
         {
@@ -156,7 +162,7 @@ internal static class DataViewReader
 
     private static SpanCopier MakeFeatureCopier(DataViewRowCursor cursor, DataViewSchema.Column column)
     {
-        var isDouble = SchemaChecks.ItemType(column.Type).RawType == typeof(double);
+        var isDouble = (column.Type is VectorDataViewType vector ? vector.ItemType : column.Type).RawType == typeof(double);
         if (column.Type is VectorDataViewType)
         {
             if (isDouble)
@@ -206,7 +212,7 @@ internal static class DataViewReader
             var t when t == typeof(ulong) => Getter<ulong>(cursor, column, v => v),
             var t when t == typeof(ushort) => Getter<ushort>(cursor, column, v => v),
             var t when t == typeof(byte) => Getter<byte>(cursor, column, v => v),
-            _ => throw SchemaChecks.Mismatch("numeric", column.Name, "a numeric, Boolean or key scalar", column.Type),
+            _ => throw new InvalidOperationException($"Column '{column.Name}' of type {column.Type} cannot be read as a number."),
         };
     }
 
@@ -224,4 +230,19 @@ internal static class DataViewReader
         var value = default(T)!;
         return () => { getter(ref value); var k = convert(value); return k == 0 ? double.NaN : k - 1; };
     }
+}
+
+/// <summary>How a label column is read.</summary>
+internal enum LabelKind
+{
+    /// <summary>No label.</summary>
+    None,
+    /// <summary>A key column; values are read as 0-based class indices.</summary>
+    Key,
+    /// <summary>A Boolean column; read as 0 or 1.</summary>
+    Boolean,
+    /// <summary>Any numeric scalar column; read as double.</summary>
+    Numeric,
+    /// <summary>A text column; read as strings.</summary>
+    Text,
 }

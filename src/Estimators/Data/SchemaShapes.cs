@@ -60,35 +60,6 @@ internal static class SchemaShapes
         return new SchemaShape(input.Where(c => !names.Contains(c.Name)).Concat(added));
     }
 
-    /// <summary>The column of <paramref name="shape"/> named <paramref name="name"/>, or an exception that names the role and column.</summary>
-    public static SchemaShape.Column Require(SchemaShape shape, string role, string name)
-    {
-        foreach (var column in shape)
-        {
-            if (column.Name == name)
-            {
-                return column;
-            }
-        }
-        throw new ArgumentOutOfRangeException(role, name,
-            $"{char.ToUpperInvariant(role[0]) + role[1..]} column '{name}' was not found in the input schema (columns: {string.Join(", ", shape.Select(c => c.Name))}).");
-    }
-
-    /// <summary>
-    /// The column named <paramref name="name"/>, checked to be Single or Double and a scalar or known-size vector (a scalar
-    /// only when <paramref name="scalarOnly"/>); otherwise an exception that names the role and column.
-    /// </summary>
-    public static SchemaShape.Column RequireNumber(SchemaShape shape, string role, string name, bool scalarOnly = false)
-    {
-        var column = Require(shape, role, name);
-        var numeric = column.ItemType == NumberDataViewType.Single || column.ItemType == NumberDataViewType.Double;
-        if (!numeric || column.Kind == SchemaShape.Column.VectorKind.VariableVector || (scalarOnly && column.Kind != SchemaShape.Column.VectorKind.Scalar))
-        {
-            throw Mismatch(role, column, scalarOnly ? "a Single or Double scalar" : "Single or Double, scalar or known-size vector");
-        }
-        return column;
-    }
-
     private static NumberDataViewType KeyRawType(KeyDataViewType key) => key.RawType switch
     {
         var t when t == typeof(byte) => NumberDataViewType.Byte,
@@ -108,10 +79,6 @@ internal static class SchemaShapes
             _ => item,
         };
     }
-
-    /// <summary>The exception for a column of the wrong type, as <see cref="SchemaChecks.Mismatch"/> words it.</summary>
-    public static ArgumentOutOfRangeException Mismatch(string role, SchemaShape.Column column, string expected) =>
-        new(role, $"{char.ToUpperInvariant(role[0]) + role[1..]} column '{column.Name}' has the wrong type: expected {expected}, but found {Describe(column)}.");
 
     private static SchemaShape.Column Create(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, SchemaShape? annotations) =>
         (SchemaShape.Column)ColumnConstructor.Invoke([name, kind, itemType, isKey, annotations]);

@@ -15,6 +15,7 @@ public static class ClassificationMetrics
     /// <summary>
     /// Macro-averaged F1 over the classes 0..<paramref name="classCount"/>-1: the mean of 2 TP / (2 TP + FP + FN) per class
     /// (a class with no true and no predicted rows scores 0, as scikit-learn's <c>f1_score(average='macro')</c> with zero_division=0).
+    /// A prediction of -1 means no class (a row the model left unpredicted): a false negative of its true class.
     /// </summary>
     public static double MacroF1(ReadOnlySpan<int> truth, ReadOnlySpan<int> predicted, int classCount)
     {
@@ -25,12 +26,16 @@ public static class ClassificationMetrics
         var fn = new int[classCount];
         for (var i = 0; i < truth.Length; i++)
         {
-            if ((uint)truth[i] >= classCount || (uint)predicted[i] >= classCount)
+            if ((uint)truth[i] >= classCount || predicted[i] < -1 || predicted[i] >= classCount)
             {
                 throw new ArgumentException($"Row {i} has class {truth[i]} / prediction {predicted[i]} outside 0..{classCount - 1}.", nameof(truth));
             }
             if (truth[i] == predicted[i]) tp[truth[i]]++;
-            else { fp[predicted[i]]++; fn[truth[i]]++; }
+            else
+            {
+                if (predicted[i] >= 0) fp[predicted[i]]++;
+                fn[truth[i]]++;
+            }
         }
         double sum = 0;
         for (var k = 0; k < classCount; k++)

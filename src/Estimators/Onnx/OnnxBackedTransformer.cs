@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using Microsoft.ML.Data;
-using Microsoft.ML.PaperExtensions.Data;
 using Onnx;
 
 namespace Microsoft.ML.PaperExtensions.Onnx;
@@ -33,32 +32,45 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     /// <summary>Wraps a batched ONNX prediction graph.</summary>
     /// <param name="mlContext">The ML.NET context.</param>
     /// <param name="model">
-    /// The graph; its input names are column names of <paramref name="inputSchema"/>, its outputs are the new columns. Data
-    /// given to the transformer must hold those columns with the types they had in <paramref name="inputSchema"/>.
+    /// The graph; its input names are column names of <paramref name="inputSchema"/>, its outputs are <paramref name="outputs"/>.
+    /// Data given to the transformer must hold those columns with the types they had in <paramref name="inputSchema"/>.
     /// </param>
     /// <param name="inputSchema">The schema the transformer was fitted on (only the schema is used; no rows are read).</param>
-    /// <param name="keyOutputs">
-    /// Scalar outputs that hold 1-based class indices, with the class names in index order: each becomes a key column whose
-    /// key values are those names (as ML.NET's <c>PredictedLabel</c>). Scalar outputs pass through a temporary <c>Score</c>
-    /// column, so a graph with scalar outputs and no <c>Score</c> output hides an input column named <c>Score</c>.
+    /// <param name="outputs">
+    /// The graph's outputs, in the graph's order. A key output holds 1-based class indices and becomes a key column whose key
+    /// values are <paramref name="classNames"/> (as ML.NET's <c>PredictedLabel</c>); a Boolean output holds 0 or 1. Scalar
+    /// outputs pass through a temporary <c>Score</c> column, so a graph with scalar outputs and no <c>Score</c> output hides
+    /// an input column named <c>Score</c>.
     /// </param>
-    /// <param name="booleanOutputs">Scalar outputs holding 0 or 1 that become Boolean columns.</param>
+    /// <param name="classNames">The class names of the key output, in index order.</param>
     /// <param name="followers">
     /// Fitted ML.NET transformers that run after the graph on its output (for example an ML.NET predictor reading a feature
     /// column the graph computes); they are saved with the rest.
     /// </param>
     /// <param name="dropAfterFollowers">Intermediate columns to drop at the end (for example the followers' input).</param>
-    private protected OnnxBackedTransformer(MLContext mlContext, ModelProto model, DataViewSchema inputSchema,
-        IReadOnlyDictionary<string, IReadOnlyList<string>>? keyOutputs = null, IReadOnlyCollection<string>? booleanOutputs = null,
-        IReadOnlyList<ITransformer>? followers = null, IReadOnlyList<string>? dropAfterFollowers = null)
+    private protected OnnxBackedTransformer(MLContext mlContext, ModelProto model, DataViewSchema inputSchema, IReadOnlyList<PredictionColumn> outputs,
+        IReadOnlyList<string>? classNames = null, IReadOnlyList<ITransformer>? followers = null, IReadOnlyList<string>? dropAfterFollowers = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputSchema);
-        keyOutputs ??= new Dictionary<string, IReadOnlyList<string>>();
+        ArgumentNullException.ThrowIfNull(outputs);
+        var declared = outputs.Select(o => o.Name).ToList();
+        var emitted = model.Graph.Output.Select(o => o.Name).ToList();
+        if (!declared.SequenceEqual(emitted))
+        {
+            throw new ArgumentException($"The graph's outputs ({string.Join(", ", emitted)}) are not the declared prediction columns ({string.Join(", ", declared)}).", nameof(outputs));
+        }
+        if (outputs.Any(o => o.Kind == PredictionKind.Key) && classNames is null)
+        {
+            throw new ArgumentNullException(nameof(classNames), "A key output needs its class names.");
+        }
         _model = model.Clone();
-        _inputTypes = model.Graph.Input.ToDictionary(i => i.Name, i => SchemaChecks.Require(inputSchema, "feature", i.Name).Type);
-        _scorer = BuildScorer(mlContext, model, inputSchema, keyOutputs, booleanOutputs ?? [], followers ?? [], dropAfterFollowers ?? []);
+        _inputTypes = model.Graph.Input.ToDictionary(i => i.Name, i => inputSchema.GetColumnOrNull(i.Name)?.Type
+            ?? throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Graph input '{i.Name}' is not a column of the input schema."));
+        var keyOutputs = outputs.Where(o => o.Kind == PredictionKind.Key).ToDictionary(o => o.Name, _ => classNames!);
+        var booleanOutputs = outputs.Where(o => o.Kind == PredictionKind.Boolean).Select(o => o.Name).ToList();
+        _scorer = BuildScorer(mlContext, model, inputSchema, keyOutputs, booleanOutputs, followers ?? [], dropAfterFollowers ?? []);
     }
 
     /// <summary>The batched ONNX graph behind this transformer (a copy).</summary>
@@ -106,8 +118,12 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     {
         foreach (var (name, type) in _inputTypes)
         {
-            var column = SchemaChecks.Require(inputSchema, "feature", name);
-            if (!column.Type.Equals(type)) throw SchemaChecks.Mismatch("feature", name, $"{type}", column.Type);
+            var column = inputSchema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                $"Input column '{name}' was not found in the input schema (columns: {string.Join(", ", inputSchema.Where(c => !c.IsHidden).Select(c => c.Name))}).");
+            if (!column.Type.Equals(type))
+            {
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{name}' has the wrong type: expected {type} (as in training), but found {column.Type}.");
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Microsoft.ML.Data;
 using Onnx;
@@ -13,6 +14,8 @@ public enum OnnxElementType
     UInt8 = 2,
     /// <summary>Signed 8-bit integer.</summary>
     Int8 = 3,
+    /// <summary>Signed 16-bit integer.</summary>
+    Int16 = 5,
     /// <summary>Signed 32-bit integer.</summary>
     Int32 = 6,
     /// <summary>Signed 64-bit integer.</summary>
@@ -21,6 +24,8 @@ public enum OnnxElementType
     String = 8,
     /// <summary>Boolean.</summary>
     Bool = 9,
+    /// <summary>16-bit IEEE float.</summary>
+    Float16 = 10,
     /// <summary>64-bit float.</summary>
     Double = 11,
     /// <summary>Unsigned 32-bit integer.</summary>
@@ -31,6 +36,13 @@ public enum OnnxElementType
 /// A small builder for ONNX graphs on OnnxSharp's protobuf types: typed inputs and outputs whose first dimension may be
 /// the symbolic batch dimension, initializers, and nodes with generated output names.
 /// </summary>
+/// <remarks>
+/// Numeric initializers are stored as raw little-endian bytes (<c>raw_data</c>), float16, int8 and uint8 included, so a
+/// graph of encoder size (tens of millions of weights) builds in one copy per tensor. Nodes of other operator domains
+/// (<c>com.microsoft</c> for ONNX Runtime's <c>MatMulNBits</c>) are added with <see cref="AddNode(string, string, IReadOnlyList{string}, string?, AttributeProto[])"/>,
+/// which imports the domain. A protobuf message cannot exceed 2 GB: <see cref="Save"/> moves large tensors to an external
+/// data file beside the model when the graph would pass that size; <see cref="ToBytes"/> refuses such graphs with a message.
+/// </remarks>
 /// <example>
 /// <code>
 /// var g = new OnnxGraphBuilder("linear");
@@ -49,9 +61,17 @@ public sealed class OnnxGraphBuilder
     /// <summary>The symbolic name given to the batch dimension.</summary>
     public const string BatchDimensionName = "N";
 
+    /// <summary>ONNX Runtime's contrib operator domain (MatMulNBits and friends).</summary>
+    public const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>The largest protobuf message: a model above it needs external data.</summary>
+    public const long ProtobufLimit = int.MaxValue;
+
     private readonly GraphProto _graph;
     private readonly int _opset;
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _domains = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
     private int _counter;
 
     /// <summary>Starts an empty graph.</summary>
@@ -96,26 +116,36 @@ public sealed class OnnxGraphBuilder
     /// <summary>Declares a graph output; a node must produce a value of that name.</summary>
     public void AddOutput(string name, OnnxElementType type, params long[] shape) => _graph.Output.Add(ValueInfo(name, type, shape));
 
-    /// <summary>Adds a float initializer and returns its name.</summary>
-    public string AddInitializer(string name, ReadOnlySpan<float> values, params long[] shape)
+    /// <summary>Declares the output of a prediction column: [N, <paramref name="width"/>] for a vector, [N] otherwise.</summary>
+    internal void AddOutput(PredictionColumn column, long width = 0)
     {
-        AddInitializer(name, OnnxElementType.Float, shape, values.Length).FloatData.AddRange(values.ToArray());
-        return name;
+        if (column.Kind == PredictionKind.Vector && width < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), width, $"Vector output '{column.Name}' needs its width.");
+        }
+        AddOutput(column.Name, column.ElementType, column.Kind == PredictionKind.Vector ? [Batch, width] : [Batch]);
     }
+
+    /// <summary>Adds a float initializer (raw little-endian data) and returns its name.</summary>
+    public string AddInitializer(string name, ReadOnlySpan<float> values, params long[] shape) => AddRaw(name, OnnxElementType.Float, values, shape);
 
     /// <summary>Adds a double initializer and returns its name.</summary>
-    public string AddInitializer(string name, ReadOnlySpan<double> values, params long[] shape)
-    {
-        AddInitializer(name, OnnxElementType.Double, shape, values.Length).DoubleData.AddRange(values.ToArray());
-        return name;
-    }
+    public string AddInitializer(string name, ReadOnlySpan<double> values, params long[] shape) => AddRaw(name, OnnxElementType.Double, values, shape);
 
     /// <summary>Adds an int64 initializer (shapes, axes, indices) and returns its name.</summary>
-    public string AddInitializer(string name, ReadOnlySpan<long> values, params long[] shape)
-    {
-        AddInitializer(name, OnnxElementType.Int64, shape, values.Length).Int64Data.AddRange(values.ToArray());
-        return name;
-    }
+    public string AddInitializer(string name, ReadOnlySpan<long> values, params long[] shape) => AddRaw(name, OnnxElementType.Int64, values, shape);
+
+    /// <summary>Adds an int32 initializer and returns its name.</summary>
+    public string AddInitializer(string name, ReadOnlySpan<int> values, params long[] shape) => AddRaw(name, OnnxElementType.Int32, values, shape);
+
+    /// <summary>Adds a float16 initializer and returns its name.</summary>
+    public string AddInitializer(string name, ReadOnlySpan<Half> values, params long[] shape) => AddRaw(name, OnnxElementType.Float16, values, shape);
+
+    /// <summary>Adds a uint8 initializer (for example packed 4-bit weights) and returns its name.</summary>
+    public string AddInitializer(string name, ReadOnlySpan<byte> values, params long[] shape) => AddRaw(name, OnnxElementType.UInt8, values, shape);
+
+    /// <summary>Adds an int8 initializer and returns its name.</summary>
+    public string AddInitializer(string name, ReadOnlySpan<sbyte> values, params long[] shape) => AddRaw(name, OnnxElementType.Int8, values, shape);
 
     /// <summary>Adds a uint32 initializer and returns its name (ONNX keeps uint32 values in <c>uint64_data</c>).</summary>
     public string AddInitializer(string name, ReadOnlySpan<uint> values, params long[] shape)
@@ -136,6 +166,24 @@ public sealed class OnnxGraphBuilder
     /// <summary>Adds a node with one output. When <paramref name="output"/> is null a unique name is generated. Returns the output name.</summary>
     public string AddNode(string opType, IReadOnlyList<string> inputs, string? output = null, params AttributeProto[] attributes) =>
         AddMultiOutputNode(opType, inputs, [output ?? NewName(opType)], attributes)[0];
+
+    /// <summary>Adds a node of another operator domain (for example <see cref="MicrosoftDomain"/>), importing the domain at version 1.</summary>
+    public string AddNode(string domain, string opType, IReadOnlyList<string> inputs, string? output = null, params AttributeProto[] attributes)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(domain);
+        _domains.TryAdd(domain, 1);
+        var name = AddMultiOutputNode(opType, inputs, [output ?? NewName(opType)], attributes)[0];
+        _graph.Node[^1].Domain = domain;
+        return name;
+    }
+
+    /// <summary>A key-value pair stored in the model's <c>metadata_props</c> (ONNX Runtime and ML.NET keep them).</summary>
+    public void SetMetadata(string key, string value)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        ArgumentNullException.ThrowIfNull(value);
+        _metadata[key] = value;
+    }
 
     /// <summary>Adds a node with several outputs and returns their names.</summary>
     public IReadOnlyList<string> AddMultiOutputNode(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, params AttributeProto[] attributes)
@@ -176,11 +224,47 @@ public sealed class OnnxGraphBuilder
             Graph = _graph.Clone(),
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = _opset });
+        foreach (var (domain, version) in _domains)
+        {
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = version });
+        }
+        foreach (var (key, value) in _metadata)
+        {
+            model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        }
         return model;
     }
 
     /// <summary>The finished model as ONNX protobuf bytes.</summary>
-    public byte[] ToBytes() => Build().ToByteArray();
+    /// <exception cref="InvalidOperationException">The model is larger than a protobuf message can be (2 GB); use <see cref="Save"/>.</exception>
+    public byte[] ToBytes()
+    {
+        var model = Build();
+        var size = model.CalculateSize();
+        if (size < 0 || size >= ProtobufLimit)
+        {
+            throw new InvalidOperationException($"The ONNX graph '{_graph.Name}' is larger than 2 GB, the most a protobuf message holds; save it to a file with {nameof(Save)}, which writes its large tensors to external data.");
+        }
+        return model.ToByteArray();
+    }
+
+    /// <summary>
+    /// Writes the model to <paramref name="path"/>. When it would pass 2 GB, or <paramref name="alwaysExternalAbove"/> bytes is
+    /// given, every initializer larger than that many bytes moves to <c>&lt;file&gt;.data</c> beside it (ONNX external data,
+    /// 64-byte aligned), which ONNX Runtime reads from the model's folder.
+    /// </summary>
+    public void Save(string path, long? alwaysExternalAbove = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var model = Build();
+        var threshold = alwaysExternalAbove ?? (model.CalculateSize() is var size && (size < 0 || size >= ProtobufLimit) ? 1024 : (long?)null);
+        if (threshold is { } limit)
+        {
+            ExternalData.Move(model, path, limit);
+        }
+        using var stream = File.Create(path);
+        model.WriteTo(stream);
+    }
 
     /// <summary>An integer attribute.</summary>
     public static AttributeProto Attribute(string name, long value) =>
@@ -219,6 +303,13 @@ public sealed class OnnxGraphBuilder
             Name = name,
             Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = tensorShape } },
         };
+    }
+
+    private string AddRaw<T>(string name, OnnxElementType type, ReadOnlySpan<T> values, long[] shape) where T : unmanaged
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian; this machine is not.");
+        AddInitializer(name, type, shape, values.Length).RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values));
+        return name;
     }
 
     private TensorProto AddInitializer(string name, OnnxElementType type, long[] shape, int count)

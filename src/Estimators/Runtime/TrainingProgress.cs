@@ -9,7 +9,7 @@ public readonly record struct TrainingProgress(string Stage, int Step, int Total
 
 /// <summary>
 /// Reports progress to an <see cref="IProgress{T}"/> and to <see cref="MLContext.Log"/>, and checks for cancellation
-/// at every report. Trainers create one per fit.
+/// at every report. Each fit's <see cref="TrainingContext"/> holds one.
 /// </summary>
 internal sealed class TrainingMonitor(MLContext mlContext, string componentName, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
 {
@@ -22,6 +22,6 @@ internal sealed class TrainingMonitor(MLContext mlContext, string componentName,
         cancellationToken.ThrowIfCancellationRequested();
         progress?.Report(report);
         var objective = report.Objective is { } o ? $", objective {o:G6}" : "";
-        TorchRuntime.Log(mlContext, componentName, $"{report.Stage}: step {report.Step} of {report.TotalSteps}{objective}");
+        TrainingContext.Log(mlContext, componentName, $"{report.Stage}: step {report.Step} of {report.TotalSteps}{objective}");
     }
 }

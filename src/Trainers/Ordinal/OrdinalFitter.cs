@@ -3,25 +3,12 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.PaperExtensions.Ordinal;
 
-/// <summary>What to fit: PRESTO (penalised differences, lambda given or chosen by cross-validation) or proportional odds.</summary>
-internal sealed record OrdinalFitSettings(
-    bool ProportionalOdds,
-    double? Lambda,
-    int NumberOfLambdas,
-    double LambdaMinRatio,
-    int NumberOfFolds,
-    double Mixing,
-    bool PenalizeFirstVector,
-    RareClassPosition RareClass,
-    CrossingRepair CrossingRepair,
-    int Seed);
-
 /// <summary>
 /// Fits the cumulative logit of <see cref="CumulativeLogitProblem"/>: the lambda path from lambda_max down to
 /// LambdaMinRatio * lambda_max with warm starts, K-fold cross-validation on the out-of-fold multi-class Brier score
 /// (the largest lambda at the minimum wins), and the refit on all rows, mapped back to the original feature scale.
 /// </summary>
-internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalFitSettings settings, TrainingMonitor monitor, Device device)
+internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalSettings settings, TrainingMonitor monitor, Device device)
 {
     private int K => data.ClassCount;
 

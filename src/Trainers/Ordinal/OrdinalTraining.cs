@@ -1,42 +1,59 @@
-using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Onnx;
 using Microsoft.ML.PaperExtensions.Runtime;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.PaperExtensions.Ordinal;
 
-/// <summary>What both ordinal trainers share: schema checks and the fit inside a dispose scope.</summary>
+/// <summary>What an ordinal fit does, mapped once from a trainer's options.</summary>
+internal sealed record OrdinalSettings
+{
+    public required string LabelColumn { get; init; }
+
+    public required string FeatureColumn { get; init; }
+
+    public string? WeightColumn { get; init; }
+
+    /// <summary>Proportional odds (every difference fixed at 0) instead of PRESTO.</summary>
+    public bool ProportionalOdds { get; init; }
+
+    /// <summary>The penalty strength; null chooses it by cross-validation.</summary>
+    public double? Lambda { get; init; }
+
+    public int NumberOfLambdas { get; init; } = 1;
+
+    public double LambdaMinRatio { get; init; } = 0.5;
+
+    public int NumberOfFolds { get; init; } = 2;
+
+    /// <summary>Elastic-net mixing: 1 = lasso on the differences.</summary>
+    public double Mixing { get; init; } = 1;
+
+    public bool PenalizeFirstVector { get; init; }
+
+    public RareClassPosition RareClass { get; init; }
+
+    public CrossingRepair CrossingRepair { get; init; } = CrossingRepair.Clip;
+
+    /// <summary>The seed of the cross-validation folds.</summary>
+    public int Seed { get; init; }
+}
+
+/// <summary>What both ordinal trainers share: their columns, and the fit from settings.</summary>
 internal static class OrdinalTraining
 {
+    public static InputColumns Inputs(string label, string features, string? weight) => new InputColumns()
+        .Add("label", "LabelColumnName", label, ColumnTypes.Key | ColumnTypes.Number | ColumnTypes.Boolean)
+        .Features("FeatureColumnName", [features])
+        .Weight("ExampleWeightColumnName", weight);
 
-    public static OrdinalTransformer Fit(MLContext mlContext, IDataView input, string label, string features, string? weight, ComputeDevice device,
-        OrdinalFitSettings settings, string componentName, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    public static OrdinalTransformer Fit(IDataView input, OrdinalSettings settings, TrainingContext context)
     {
-        OrdinalTrainingData.Validate(input.Schema, label, features, weight);
-        var data = OrdinalTrainingData.Read(input, label, features, weight, settings.RareClass, cancellationToken);
-        var torchDevice = TorchRuntime.ResolveDevice(device, mlContext);
-        var monitor = new TrainingMonitor(mlContext, componentName, progress, cancellationToken);
+        var data = OrdinalTrainingData.Read(input, settings.LabelColumn, settings.FeatureColumn, settings.WeightColumn, settings.RareClass, context.CancellationToken);
         OrdinalModel model;
-        using (TorchRuntime.ThreadsForWork((long)data.RowCount * (data.FeatureCount + 1) * (data.ClassCount - 1)))
-        using (NewDisposeScope())
+        using (context.Threads((long)data.RowCount * (data.FeatureCount + 1) * (data.ClassCount - 1)))
         {
-            model = new OrdinalFitter(data, settings, monitor, torchDevice).Fit();
+            model = new OrdinalFitter(data, settings, context.Monitor, context.Device).Fit();
         }
-        return new OrdinalTransformer(mlContext, model, input.Schema, features);
-    }
-
-    public static SchemaShape OutputSchema(SchemaShape input, string label, string features, string? weight)
-    {
-        SchemaShapes.RequireNumber(input, "feature", features);
-        var labelColumn = SchemaShapes.Require(input, "label", label);
-        if (labelColumn.Kind != SchemaShape.Column.VectorKind.Scalar || !(labelColumn.IsKey || labelColumn.ItemType is NumberDataViewType || labelColumn.ItemType is BooleanDataViewType))
-        {
-            throw SchemaShapes.Mismatch("label", labelColumn, "a key, numeric or Boolean scalar");
-        }
-        if (weight is not null)
-        {
-            SchemaShapes.RequireNumber(input, "example weight", weight, scalarOnly: true);
-        }
-        return OrdinalTransformer.OutputShape(input);
+        return new OrdinalTransformer(context.MLContext, model, input.Schema, settings.FeatureColumn);
     }
 }

@@ -37,16 +37,9 @@ internal sealed class OrdinalTrainingData
 
     public int ClassCount => ClassNames.Length;
 
-    /// <summary>The label kinds an ordinal trainer accepts.</summary>
-    public const LabelKind AcceptedLabels = LabelKind.Key | LabelKind.Numeric | LabelKind.Boolean;
-
-    /// <summary>Checks the schema: a numeric feature vector, a key, numeric or Boolean label, and a numeric weight if named.</summary>
-    public static void Validate(DataViewSchema schema, string labelColumn, string featureColumn, string? weightColumn) =>
-        DataViewReader.Validate(schema, new DataViewReader.Request([featureColumn], labelColumn, AcceptedLabels, weightColumn));
-
     public static OrdinalTrainingData Read(IDataView data, string labelColumn, string featureColumn, string? weightColumn, RareClassPosition rareClass, CancellationToken cancellationToken)
     {
-        var table = DataViewReader.Read(data, new DataViewReader.Request([featureColumn], labelColumn, AcceptedLabels, weightColumn), cancellationToken);
+        var table = DataViewReader.Read(data, new DataViewReader.Request([featureColumn], labelColumn, weightColumn), cancellationToken);
         var labelType = data.Schema[labelColumn].Type;
         var label = table.Label!;
         string[] names;
@@ -60,7 +53,7 @@ internal sealed class OrdinalTrainingData
             var empty = Enumerable.Range(0, names.Length).Where(k => counts[k] == 0).Select(k => $"'{names[k]}'").ToList();
             if (empty.Count > 0)
             {
-                throw new ArgumentException($"Label column '{labelColumn}' declares {names.Length} classes, but class {string.Join(", ", empty)} has no rows in the training data.", labelColumn);
+                throw new ArgumentException($"Label column '{labelColumn}' declares {names.Length} classes, but class {string.Join(", ", empty)} has no rows in the training data.", "LabelColumnName");
             }
         }
         else
@@ -72,7 +65,7 @@ internal sealed class OrdinalTrainingData
         }
         if (names.Length < 2)
         {
-            throw new ArgumentException($"Label column '{labelColumn}' has only one class ('{names[0]}') in the training data; an ordinal model needs at least two.", labelColumn);
+            throw new ArgumentException($"Label column '{labelColumn}' has only one class ('{names[0]}') in the training data; an ordinal model needs at least two.", "LabelColumnName");
         }
         if (rareClass == RareClassPosition.First)
         {
@@ -90,7 +83,7 @@ internal sealed class OrdinalTrainingData
         {
             var j = constant[0];
             var slot = Table.FeatureSlots.Single(s => j >= s.Offset && j < s.Offset + s.Width);
-            throw new ArgumentException($"Feature column '{slot.ColumnName}' is constant in slot {j - slot.Offset} (every row is {mean[j].ToString(CultureInfo.InvariantCulture)}); remove that feature.", slot.ColumnName);
+            throw new ArgumentException($"Feature column '{slot.ColumnName}' is constant in slot {j - slot.Offset} (every row is {mean[j].ToString(CultureInfo.InvariantCulture)}); remove that feature.", "FeatureColumnName");
         }
         return (mean, sd);
     }

@@ -25,12 +25,19 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
     public const string RareClassProbabilityColumnName = "RareClassProbability";
 
     /// <summary>Name of the crossing flag column.</summary>
-    public const string CrossingRepairedColumnName = OrdinalCatalog.CrossingRepairedColumnName;
+    public const string CrossingRepairedColumnName = "CrossingRepaired";
+
+    /// <summary>The columns an ordinal model adds, in the graph's order.</summary>
+    internal static readonly IReadOnlyList<PredictionColumn> Outputs =
+    [
+        PredictionColumn.Vector(ColumnNames.Score),
+        PredictionColumn.Key(ColumnNames.PredictedLabel),
+        PredictionColumn.Scalar(RareClassProbabilityColumnName),
+        PredictionColumn.Boolean(CrossingRepairedColumnName),
+    ];
 
     internal OrdinalTransformer(MLContext mlContext, OrdinalModel model, DataViewSchema inputSchema, string featureColumnName)
-        : base(mlContext, BuildGraph(model, featureColumnName, inputSchema[featureColumnName].Type), inputSchema,
-            new Dictionary<string, IReadOnlyList<string>> { [ColumnNames.PredictedLabel] = model.ClassNames },
-            [CrossingRepairedColumnName])
+        : base(mlContext, BuildGraph(model, featureColumnName, inputSchema[featureColumnName].Type), inputSchema, Outputs, model.ClassNames)
     {
         Model = model;
         FeatureColumnName = featureColumnName;
@@ -41,13 +48,6 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
 
     /// <summary>The feature column the model reads.</summary>
     public string FeatureColumnName { get; }
-
-    /// <summary>The output columns an ordinal estimator adds.</summary>
-    internal static SchemaShape OutputShape(SchemaShape input) => SchemaShapes.With(input,
-        SchemaShapes.Vector(ColumnNames.Score, NumberDataViewType.Single),
-        SchemaShapes.Key(ColumnNames.PredictedLabel),
-        SchemaShapes.Scalar(RareClassProbabilityColumnName, NumberDataViewType.Single),
-        SchemaShapes.Scalar(CrossingRepairedColumnName, BooleanDataViewType.Instance));
 
     private static ModelProto BuildGraph(OrdinalModel model, string featureColumn, DataViewType featureType)
     {
@@ -61,13 +61,13 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
         }
         var eta = g.AddNode("Add", [g.AddNode("MatMul", [x, g.AddInitializer("weights", weights, p, m)]), g.AddInitializer("intercepts", model.Intercepts.ToArray(), m)]);
         var cdf = g.AddNode("Sigmoid", [eta]);
-        var zeroColumn = g.AddNode("Mul", [Columns(g, cdf, 0, 1), g.AddInitializer("zero", [0.0], 1)]);
+        var zeroColumn = g.AddNode("Mul", [g.Columns(cdf, 0, 1), g.AddInitializer("zero", [0.0], 1)]);
         var oneColumn = g.AddNode("Add", [zeroColumn, g.AddInitializer("one", [1.0], 1)]);
 
         // Crossing: any F_k > F_{k+1}.
         var crossed = m == 1
             ? g.AddNode("Reshape", [zeroColumn, g.AddInitializer("flat", [-1L], 1)])
-            : g.AddNode("ReduceMax", [g.AddNode("Cast", [g.AddNode("Greater", [Columns(g, cdf, 0, m - 1), Columns(g, cdf, 1, m)])], null, Attribute("to", (long)OnnxElementType.Double))],
+            : g.AddNode("ReduceMax", [g.AddNode("Cast", [g.AddNode("Greater", [g.Columns(cdf, 0, m - 1), g.Columns(cdf, 1, m)])], null, Attribute("to", (long)OnnxElementType.Double))],
                 null, Attribute("axes", [1L]), Attribute("keepdims", 0L));
 
         var repaired = model.CrossingRepair switch
@@ -89,20 +89,14 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
         g.AddNode("Cast", [probabilities], ColumnNames.Score, Attribute("to", (long)OnnxElementType.Float));
         var argmax = g.AddNode("ArgMax", [probabilities], null, Attribute("axis", 1L), Attribute("keepdims", 0L));
         g.AddNode("Cast", [g.AddNode("Add", [argmax, g.AddInitializer("one_index", [1L], 1)])], ColumnNames.PredictedLabel, Attribute("to", (long)OnnxElementType.Float));
-        var rare = g.AddNode("Sigmoid", [g.AddNode("Neg", [Columns(g, eta, m - 1, m)])]);
+        var rare = g.AddNode("Sigmoid", [g.AddNode("Neg", [g.Columns(eta, m - 1, m)])]);
         g.AddNode("Cast", [g.AddNode("Reshape", [rare, g.AddInitializer("flat_rare", [-1L], 1)])], RareClassProbabilityColumnName, Attribute("to", (long)OnnxElementType.Float));
         g.AddNode("Cast", [crossed], CrossingRepairedColumnName, Attribute("to", (long)OnnxElementType.Float));
 
-        g.AddOutput(ColumnNames.Score, OnnxElementType.Float, Batch, k);
-        g.AddOutput(ColumnNames.PredictedLabel, OnnxElementType.Float, Batch);
-        g.AddOutput(RareClassProbabilityColumnName, OnnxElementType.Float, Batch);
-        g.AddOutput(CrossingRepairedColumnName, OnnxElementType.Float, Batch);
+        g.AddOutput(Outputs[0], k);
+        foreach (var scalar in Outputs.Skip(1)) g.AddOutput(scalar);
         return g.Build();
     }
-
-    /// <summary>Columns [from, to) of a [N, m] value.</summary>
-    private static string Columns(OnnxGraphBuilder g, string value, long from, long to) =>
-        g.AddNode("Slice", [value, g.AddInitializer(g.NewName("start"), [from], 1), g.AddInitializer(g.NewName("end"), [to], 1), g.AddInitializer(g.NewName("axes"), [1L], 1)]);
 
     /// <summary>F'_k = min over j &gt;= k of F_j, as a masked minimum over [N, k, j].</summary>
     private static string RunningMinimumFromTop(OnnxGraphBuilder g, string cdf, int m)
@@ -124,8 +118,8 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
     private static string IsotonicWithLastFixed(OnnxGraphBuilder g, string cdf, string zeroColumn, int m)
     {
         var sums = g.AddNode("Concat", [zeroColumn, g.AddNode("CumSum", [cdf, g.AddInitializer("iso_axis", [1L], [])])], null, Attribute("axis", 1L)); // [N, m+1]
-        var upper = g.AddNode("Unsqueeze", [Columns(g, sums, 1, m + 1), g.AddInitializer("iso_u", [1L], 1)]);   // [N, 1, m]: S_{j+1}
-        var lower = g.AddNode("Unsqueeze", [Columns(g, sums, 0, m), g.AddInitializer("iso_l", [2L], 1)]);       // [N, m, 1]: S_i
+        var upper = g.AddNode("Unsqueeze", [g.Columns(sums, 1, m + 1), g.AddInitializer("iso_u", [1L], 1)]);   // [N, 1, m]: S_{j+1}
+        var lower = g.AddNode("Unsqueeze", [g.Columns(sums, 0, m), g.AddInitializer("iso_l", [2L], 1)]);       // [N, m, 1]: S_i
         var length = new double[m * m];
         var last = new bool[m * m];
         var maskJ = new double[m * m];
@@ -141,7 +135,7 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
             }
         }
         var means = g.AddNode("Div", [g.AddNode("Sub", [upper, lower]), g.AddInitializer("iso_length", length, m, m)]);   // [N, i, j]
-        var lastValue = g.AddNode("Unsqueeze", [Columns(g, cdf, m - 1, m), g.AddInitializer("iso_lv", [2L], 1)]);        // [N, 1, 1]
+        var lastValue = g.AddNode("Unsqueeze", [g.Columns(cdf, m - 1, m), g.AddInitializer("iso_lv", [2L], 1)]);        // [N, 1, 1]
         var lastMask = g.AddNode("Cast", [g.AddInitializer("iso_last", last.Select(v => v ? 1.0 : 0.0).ToArray(), m, m)], null, Attribute("to", (long)OnnxElementType.Bool));
         means = g.AddNode("Where", [lastMask, lastValue, means]);
         var byK = g.AddNode("Add", [g.AddNode("Unsqueeze", [means, g.AddInitializer("iso_k", [1L], 1)]), g.AddInitializer("iso_mask_j", maskJ, 1, m, 1, m)]); // [N, k, i, j]

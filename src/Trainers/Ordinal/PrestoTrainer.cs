@@ -1,3 +1,5 @@
+using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Onnx;
 using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.SearchSpace;
 
@@ -26,7 +28,7 @@ namespace Microsoft.ML.PaperExtensions.Ordinal;
 /// KKT conditions hold to 1e-8; lambda is given, or chosen by K-fold cross-validation on the out-of-fold multi-class Brier
 /// score over a log-spaced path from lambda_max down (the largest lambda at the minimum), then refitted on all rows.</para>
 /// </remarks>
-public sealed class PrestoTrainer : IEstimator<OrdinalTransformer>
+public sealed class PrestoTrainer : PaperTrainerBase<OrdinalTransformer>
 {
     /// <summary>Options of <see cref="PrestoTrainer"/>.</summary>
     public sealed class Options
@@ -75,35 +77,41 @@ public sealed class PrestoTrainer : IEstimator<OrdinalTransformer>
         public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
     }
 
-    private readonly MLContext _mlContext;
     private readonly Options _options;
 
-    internal PrestoTrainer(MLContext mlContext, Options options)
+    internal PrestoTrainer(MLContext mlContext, Options options) : base(mlContext)
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(options);
         CheckOptions(options);
-        _mlContext = mlContext;
         _options = options;
     }
 
-    /// <summary>Fits the model.</summary>
-    public OrdinalTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
+    private protected override InputColumns InputColumns => OrdinalTraining.Inputs(_options.LabelColumnName, _options.FeatureColumnName, _options.ExampleWeightColumnName);
 
-    /// <summary>Fits the model, reporting progress along the lambda path and the folds, and stopping when cancelled.</summary>
-    public OrdinalTransformer Fit(IDataView input, CancellationToken cancellationToken, IProgress<TrainingProgress>? progress = null)
+    private protected override IReadOnlyList<PredictionColumn> OutputColumns => OrdinalTransformer.Outputs;
+
+    private protected override (ComputeDevice Device, int? Seed) Runtime => (_options.Device, _options.Seed);
+
+    private protected override OrdinalTransformer FitCore(IDataView input, TrainingContext context)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        var settings = new OrdinalFitSettings(false, _options.Lambda, _options.NumberOfLambdas, _options.LambdaMinRatio, _options.NumberOfFolds,
-            _options.ElasticNetMixing, _options.PenalizeFirstVector, _options.RareClass, _options.CrossingRepair,
-            TorchRuntime.ResolveSeed(_options.Seed, _mlContext, nameof(PrestoTrainer)));
-        return OrdinalTraining.Fit(_mlContext, input, _options.LabelColumnName, _options.FeatureColumnName, _options.ExampleWeightColumnName,
-            _options.Device, settings, nameof(PrestoTrainer), progress, cancellationToken);
+        CheckOptions(_options);
+        var settings = new OrdinalSettings
+        {
+            LabelColumn = _options.LabelColumnName,
+            FeatureColumn = _options.FeatureColumnName,
+            WeightColumn = _options.ExampleWeightColumnName,
+            Lambda = _options.Lambda,
+            NumberOfLambdas = _options.NumberOfLambdas,
+            LambdaMinRatio = _options.LambdaMinRatio,
+            NumberOfFolds = _options.NumberOfFolds,
+            Mixing = _options.ElasticNetMixing,
+            PenalizeFirstVector = _options.PenalizeFirstVector,
+            RareClass = _options.RareClass,
+            CrossingRepair = _options.CrossingRepair,
+            Seed = context.Seed,
+        };
+        return OrdinalTraining.Fit(input, settings, context);
     }
-
-    /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        OrdinalTraining.OutputSchema(inputSchema, _options.LabelColumnName, _options.FeatureColumnName, _options.ExampleWeightColumnName);
 
     private static void CheckOptions(Options o)
     {

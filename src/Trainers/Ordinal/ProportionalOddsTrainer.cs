@@ -1,3 +1,5 @@
+using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Onnx;
 using Microsoft.ML.PaperExtensions.Runtime;
 
 namespace Microsoft.ML.PaperExtensions.Ordinal;
@@ -10,7 +12,7 @@ namespace Microsoft.ML.PaperExtensions.Ordinal;
 /// <remarks>
 /// <para>Input and output columns as <see cref="PrestoTrainer"/>. Cumulative probabilities of this model never cross.</para>
 /// </remarks>
-public sealed class ProportionalOddsTrainer : IEstimator<OrdinalTransformer>
+public sealed class ProportionalOddsTrainer : PaperTrainerBase<OrdinalTransformer>
 {
     /// <summary>Options of <see cref="ProportionalOddsTrainer"/>.</summary>
     public sealed class Options
@@ -31,30 +33,27 @@ public sealed class ProportionalOddsTrainer : IEstimator<OrdinalTransformer>
         public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
     }
 
-    private readonly MLContext _mlContext;
     private readonly Options _options;
 
-    internal ProportionalOddsTrainer(MLContext mlContext, Options options)
+    internal ProportionalOddsTrainer(MLContext mlContext, Options options) : base(mlContext)
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(options);
-        _mlContext = mlContext;
         _options = options;
     }
 
-    /// <summary>Fits the model.</summary>
-    public OrdinalTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
+    private protected override InputColumns InputColumns => OrdinalTraining.Inputs(_options.LabelColumnName, _options.FeatureColumnName, _options.ExampleWeightColumnName);
 
-    /// <summary>Fits the model, stopping when cancelled.</summary>
-    public OrdinalTransformer Fit(IDataView input, CancellationToken cancellationToken, IProgress<TrainingProgress>? progress = null)
+    private protected override IReadOnlyList<PredictionColumn> OutputColumns => OrdinalTransformer.Outputs;
+
+    private protected override (ComputeDevice Device, int? Seed) Runtime => (_options.Device, null);
+
+    private protected override OrdinalTransformer FitCore(IDataView input, TrainingContext context) => OrdinalTraining.Fit(input, new OrdinalSettings
     {
-        ArgumentNullException.ThrowIfNull(input);
-        var settings = new OrdinalFitSettings(true, 0, 1, 0.5, 2, 1, false, _options.RareClass, CrossingRepair.Clip, 0);
-        return OrdinalTraining.Fit(_mlContext, input, _options.LabelColumnName, _options.FeatureColumnName, _options.ExampleWeightColumnName,
-            _options.Device, settings, nameof(ProportionalOddsTrainer), progress, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        OrdinalTraining.OutputSchema(inputSchema, _options.LabelColumnName, _options.FeatureColumnName, _options.ExampleWeightColumnName);
+        LabelColumn = _options.LabelColumnName,
+        FeatureColumn = _options.FeatureColumnName,
+        WeightColumn = _options.ExampleWeightColumnName,
+        ProportionalOdds = true,
+        Lambda = 0,
+        RareClass = _options.RareClass,
+    }, context);
 }

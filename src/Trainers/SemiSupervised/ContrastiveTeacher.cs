@@ -6,8 +6,31 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 
 /// <summary>What the teacher is trained with.</summary>
-internal sealed record TeacherSettings(int EncoderWidth, int ProjectionDimension, int Epochs, int BatchSize, double LearningRate, double Temperature,
-    ContrastiveAugmentation Augmentation, double CorruptionRate, double VimeMaskProbability, bool CorruptBothViews);
+internal sealed record TeacherSettings
+{
+    public required int EncoderWidth { get; init; }
+
+    public required int ProjectionDimension { get; init; }
+
+    public required int Epochs { get; init; }
+
+    public required int BatchSize { get; init; }
+
+    public required double LearningRate { get; init; }
+
+    /// <summary>The NT-Xent temperature tau.</summary>
+    public required double Temperature { get; init; }
+
+    public ContrastiveAugmentation Augmentation { get; init; }
+
+    /// <summary>SCARF: the share of features replaced per view.</summary>
+    public double CorruptionRate { get; init; }
+
+    /// <summary>VIME: the probability that a feature is replaced.</summary>
+    public double VimeMaskProbability { get; init; }
+
+    public bool CorruptBothViews { get; init; }
+}
 
 /// <summary>
 /// WAD's teacher for tabular rows (SCARF): an MLP encoder of four dense layers and a two-layer projection head, trained with

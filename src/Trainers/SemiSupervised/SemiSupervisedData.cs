@@ -54,34 +54,29 @@ internal sealed class SemiSupervisedData
 
     public int[] UnlabeledRows => Enumerable.Range(0, RowCount).Where(i => Classes[i] < 0).ToArray();
 
-    /// <summary>The label kinds a semi-supervised trainer accepts: each has a missing value that marks an unlabelled row.</summary>
-    public const LabelKind AcceptedLabels = LabelKind.Key | LabelKind.Numeric | LabelKind.Text;
-
-    public static void Validate(DataViewSchema schema, string labelColumn, string featureColumn)
-    {
-        if (schema.GetColumnOrNull(labelColumn) is { Type: BooleanDataViewType })
-        {
-            throw new ArgumentOutOfRangeException("label", $"Label column '{labelColumn}' is Boolean, which cannot mark unlabelled rows; " +
-                "use a key, numeric (NaN = unlabelled) or text (empty = unlabelled) column.");
-        }
-        DataViewReader.Validate(schema, Request(labelColumn, featureColumn));
-    }
+    /// <summary>
+    /// The columns a semi-supervised trainer reads: a label whose type has a missing value to mark unlabelled rows (key, Single,
+    /// Double or text; not Boolean or integers), and numeric features.
+    /// </summary>
+    public static InputColumns Inputs(string labelColumn, string featureColumn) => new InputColumns()
+        .Add("label", "LabelColumnName", labelColumn, ColumnTypes.Key | ColumnTypes.SingleOrDouble | ColumnTypes.Text,
+            "a key, Single, Double or text scalar, which can mark unlabelled rows (the missing key, NaN, empty text)")
+        .Features("FeatureColumnName", [featureColumn]);
 
     private static DataViewReader.Request Request(string labelColumn, string featureColumn) =>
-        new([featureColumn], labelColumn, AcceptedLabels, AllowMissingLabels: true);
+        new([featureColumn], labelColumn, AllowMissingLabels: true);
 
     public static SemiSupervisedData Read(IDataView data, string labelColumn, string featureColumn, CancellationToken cancellationToken)
     {
-        Validate(data.Schema, labelColumn, featureColumn);
         var table = DataViewReader.Read(data, Request(labelColumn, featureColumn), cancellationToken);
         var (classes, names) = ReadClasses(table, data.Schema[labelColumn]);
         if (names.Length == 0)
         {
-            throw new ArgumentException($"Label column '{labelColumn}' has no labelled rows: all {table.RowCount} labels are missing.", labelColumn);
+            throw new ArgumentException($"Label column '{labelColumn}' has no labelled rows: all {table.RowCount} labels are missing.", "LabelColumnName");
         }
         if (names.Length == 1)
         {
-            throw new ArgumentException($"Label column '{labelColumn}' has labelled rows of one class only ('{names[0]}'); anchor scores need at least two known classes.", labelColumn);
+            throw new ArgumentException($"Label column '{labelColumn}' has labelled rows of one class only ('{names[0]}'); anchor scores need at least two known classes.", "LabelColumnName");
         }
 
         var p = table.FeatureCount;

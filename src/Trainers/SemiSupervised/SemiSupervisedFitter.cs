@@ -4,18 +4,49 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 
-/// <summary>Everything a semi-supervised fit needs besides the data.</summary>
-internal sealed record SemiSupervisedSettings(SemiSupervisedMethod Method, double Alpha, int Split, TeacherSettings Teacher, MlpStudentSettings Student,
-    StudentTrainerFactory? StudentTrainer, AnchorScoring Scoring, int ScoringViews, double? MinTopScore, double? UnlabeledWeightScale,
-    double SelfTrainingThreshold, int SelfTrainingMaxIterations, int Seed);
+/// <summary>What a semi-supervised fit does, mapped once from the trainer's options.</summary>
+internal sealed record SemiSupervisedSettings
+{
+    public required SemiSupervisedMethod Method { get; init; }
+
+    /// <summary>The promotion fraction alpha.</summary>
+    public required double Alpha { get; init; }
+
+    /// <summary>Split: Split + 1 rounds.</summary>
+    public required int Split { get; init; }
+
+    public required TeacherSettings Teacher { get; init; }
+
+    public required MlpStudentSettings Student { get; init; }
+
+    /// <summary>An ML.NET trainer as the student instead of the MLP, or null.</summary>
+    public StudentTrainerFactory? StudentTrainer { get; init; }
+
+    public AnchorScoring Scoring { get; init; }
+
+    public int ScoringViews { get; init; } = 1;
+
+    public double? MinTopScore { get; init; }
+
+    public double? UnlabeledWeightScale { get; init; }
+
+    public double SelfTrainingThreshold { get; init; }
+
+    public int SelfTrainingMaxIterations { get; init; }
+
+    public required int Seed { get; init; }
+}
 
 /// <summary>
 /// WAD's two stages (section 3): train the contrastive teacher once and freeze it, then split + 1 rounds of
 /// (anchor scores -> pseudo-labels and weights -> weighted student training -> promotion of the rows where student and
 /// teacher agree most). Also runs the baselines with the same student.
 /// </summary>
-internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedData data, SemiSupervisedSettings settings, TrainingMonitor monitor, Device device)
+internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervisedData data, SemiSupervisedSettings settings)
 {
+    private readonly MLContext mlContext = context.MLContext;
+    private readonly TrainingMonitor monitor = context.Monitor;
+    private readonly Device device = context.Device;
     private readonly List<SemiSupervisedRound> _rounds = [];
     private readonly List<string> _notes = [];
 
@@ -31,7 +62,7 @@ internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedDa
         if (pool.Count == 0)
         {
             _notes.Add("The training data have no unlabelled rows: the student was trained on the labelled rows only (supervised).");
-            TorchRuntime.Log(mlContext, nameof(WadTrainer), _notes[^1]);
+            context.Info(_notes[^1]);
         }
         if (data.ConstantFeatures > 0)
         {
@@ -45,7 +76,7 @@ internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedDa
         Tensor? embeddings = null;
         if (usesTeacher)
         {
-            using (TorchRuntime.ThreadsForWork((long)settings.Teacher.BatchSize * 2 * settings.Teacher.EncoderWidth * settings.Teacher.EncoderWidth))
+            using (context.Threads((long)settings.Teacher.BatchSize * 2 * settings.Teacher.EncoderWidth * settings.Teacher.EncoderWidth))
             {
                 teacher = ContrastiveTeacher.Train(x, settings.Teacher, generator, monitor, device);
             }
@@ -57,7 +88,7 @@ internal sealed class SemiSupervisedFitter(MLContext mlContext, SemiSupervisedDa
         using IStudent student = settings.StudentTrainer is { } factory
             ? new MlNetStudent(mlContext, data, factory, settings.UnlabeledWeightScale, monitor)
             : new MlpStudent(x, data.ClassCount, settings.Student, generator, monitor);
-        using (TorchRuntime.ThreadsForWork((long)settings.Student.BatchSize * 2 * settings.Student.HiddenWidth * Math.Max(settings.Student.HiddenWidth, data.FeatureCount)))
+        using (context.Threads((long)settings.Student.BatchSize * 2 * settings.Student.HiddenWidth * Math.Max(settings.Student.HiddenWidth, data.FeatureCount)))
         {
             if (usesTeacher && pool.Count > 0)
             {

@@ -1,5 +1,4 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.PaperExtensions.Data;
 using Microsoft.ML.PaperExtensions.Onnx;
 using Onnx;
 using static Microsoft.ML.PaperExtensions.Onnx.OnnxGraphBuilder;
@@ -29,8 +28,7 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
     public const string KnownClassSimilarityColumnName = "KnownClassSimilarity";
 
     internal SemiSupervisedTransformer(MLContext mlContext, SemiSupervisedModel model, DataViewSchema inputSchema, string featureColumnName)
-        : base(mlContext, BuildGraph(model, featureColumnName, inputSchema[featureColumnName].Type), inputSchema,
-            model.Student is null ? null : new Dictionary<string, IReadOnlyList<string>> { [ColumnNames.PredictedLabel] = model.ClassNames },
+        : base(mlContext, BuildGraph(model, featureColumnName, inputSchema[featureColumnName].Type), inputSchema, GraphOutputs(model), model.ClassNames,
             followers: model.StudentTransformer is { } student ? [student] : null,
             dropAfterFollowers: model.StudentTransformer is null ? null : [MlNetStudent.FeatureColumn])
     {
@@ -44,17 +42,17 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
     /// <summary>The feature column the model reads.</summary>
     public string FeatureColumnName { get; }
 
-    /// <summary>The output columns a semi-supervised estimator adds.</summary>
-    internal static SchemaShape OutputShape(SchemaShape input, bool hasTeacher)
-    {
-        var columns = new List<SchemaShape.Column>
-        {
-            SchemaShapes.Vector(ColumnNames.Score, NumberDataViewType.Single),
-            SchemaShapes.Key(ColumnNames.PredictedLabel),
-        };
-        if (hasTeacher) columns.Add(SchemaShapes.Scalar(KnownClassSimilarityColumnName, NumberDataViewType.Single));
-        return SchemaShapes.With(input, [.. columns]);
-    }
+    /// <summary>The columns a semi-supervised model adds.</summary>
+    internal static IReadOnlyList<PredictionColumn> Outputs(bool hasTeacher) => hasTeacher
+        ? [PredictionColumn.Vector(ColumnNames.Score), PredictionColumn.Key(ColumnNames.PredictedLabel), PredictionColumn.Scalar(KnownClassSimilarityColumnName)]
+        : [PredictionColumn.Vector(ColumnNames.Score), PredictionColumn.Key(ColumnNames.PredictedLabel)];
+
+    /// <summary>What the graph writes: the prediction columns, or, with an ML.NET student (which predicts after it), the standardised features.</summary>
+    private static IReadOnlyList<PredictionColumn> GraphOutputs(SemiSupervisedModel model) => model.Student is not null
+        ? Outputs(model.HasTeacher)
+        : model.HasTeacher
+            ? [PredictionColumn.Vector(MlNetStudent.FeatureColumn), PredictionColumn.Scalar(KnownClassSimilarityColumnName)]
+            : [PredictionColumn.Vector(MlNetStudent.FeatureColumn)];
 
     private static ModelProto BuildGraph(SemiSupervisedModel model, string featureColumn, DataViewType featureType)
     {
@@ -66,16 +64,9 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
             model.Student is null ? MlNetStudent.FeatureColumn : null, Attribute("to", (long)OnnxElementType.Float));
         if (model.Student is { } student)
         {
-            var k = model.ClassNames.Count;
             var probabilities = g.AddNode("Softmax", [Mlp(g, "student", student, standardised)], ColumnNames.Score, Attribute("axis", 1L));
             var argmax = g.AddNode("ArgMax", [probabilities], null, Attribute("axis", 1L), Attribute("keepdims", 0L));
             g.AddNode("Cast", [g.AddNode("Add", [argmax, g.AddInitializer("one_index", [1L], 1)])], ColumnNames.PredictedLabel, Attribute("to", (long)OnnxElementType.Float));
-            g.AddOutput(ColumnNames.Score, OnnxElementType.Float, Batch, k);
-            g.AddOutput(ColumnNames.PredictedLabel, OnnxElementType.Float, Batch);
-        }
-        else
-        {
-            g.AddOutput(MlNetStudent.FeatureColumn, OnnxElementType.Float, Batch, p);
         }
         if (model.Teacher is { } teacher)
         {
@@ -90,22 +81,14 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
             }
             var similarity = g.AddNode("MatMul", [z, g.AddInitializer("anchors", transposed, d, model.AnchorCount)]);
             g.AddNode("ReduceMax", [similarity], KnownClassSimilarityColumnName, Attribute("axes", [1L]), Attribute("keepdims", 0L));
-            g.AddOutput(KnownClassSimilarityColumnName, OnnxElementType.Float, Batch);
+        }
+        foreach (var column in GraphOutputs(model))
+        {
+            g.AddOutput(column, column.Name == ColumnNames.Score ? model.ClassNames.Count : p);
         }
         return g.Build();
     }
 
-    /// <summary>Dense layers as Gemm nodes (W stored [out, in], so transB = 1) with ReLU between them.</summary>
-    private static string Mlp(OnnxGraphBuilder g, string prefix, MlpWeights weights, string input)
-    {
-        var value = input;
-        for (var i = 0; i < weights.Layers.Count; i++)
-        {
-            var layer = weights.Layers[i];
-            value = g.AddNode("Gemm", [value, g.AddInitializer($"{prefix}_w{i}", layer.Weight, layer.Out, layer.In), g.AddInitializer($"{prefix}_b{i}", layer.Bias, layer.Out)],
-                null, Attribute("transB", 1L));
-            if (i < weights.Layers.Count - 1) value = g.AddNode("Relu", [value]);
-        }
-        return value;
-    }
+    private static string Mlp(OnnxGraphBuilder g, string prefix, MlpWeights weights, string input) =>
+        g.Mlp(prefix, weights.Layers.Select(l => (l.In, l.Out, l.Weight, l.Bias)).ToList(), input);
 }

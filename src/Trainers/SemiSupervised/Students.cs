@@ -25,7 +25,22 @@ internal interface IStudent : IDisposable
 }
 
 /// <summary>What the MLP student is trained with.</summary>
-internal sealed record MlpStudentSettings(int HiddenWidth, int HiddenLayers, int IterationsPerRound, int BatchSize, double LearningRate, double InputNoise);
+internal sealed record MlpStudentSettings
+{
+    public required int HiddenWidth { get; init; }
+
+    public required int HiddenLayers { get; init; }
+
+    public required int IterationsPerRound { get; init; }
+
+    /// <summary>Rows per labelled batch and per unlabelled batch.</summary>
+    public required int BatchSize { get; init; }
+
+    public required double LearningRate { get; init; }
+
+    /// <summary>Standard deviation of the Gaussian noise on the standardised inputs.</summary>
+    public required double InputNoise { get; init; }
+}
 
 /// <summary>
 /// The TorchSharp MLP student (section 3.3): per iteration a labelled batch and an unlabelled batch drawn with replacement,

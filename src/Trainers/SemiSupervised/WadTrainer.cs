@@ -1,8 +1,7 @@
-using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Onnx;
 using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.SearchSpace;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 
@@ -29,7 +28,7 @@ namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 /// <para>Rows are put in a canonical order (by a hash of their content) before training, so a fixed seed gives the same model
 /// whatever the input row order.</para>
 /// </remarks>
-public sealed class WadTrainer : IEstimator<SemiSupervisedTransformer>
+public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
 {
     /// <summary>Options of <see cref="WadTrainer"/>.</summary>
     public sealed class Options
@@ -145,57 +144,66 @@ public sealed class WadTrainer : IEstimator<SemiSupervisedTransformer>
         public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
     }
 
-    private readonly MLContext _mlContext;
     private readonly Options _options;
 
-    internal WadTrainer(MLContext mlContext, Options options)
+    internal WadTrainer(MLContext mlContext, Options options) : base(mlContext)
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(options);
         CheckOptions(options);
-        _mlContext = mlContext;
         _options = options;
     }
 
-    /// <summary>Fits the model.</summary>
-    public SemiSupervisedTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
+    private protected override InputColumns InputColumns => SemiSupervisedData.Inputs(_options.LabelColumnName, _options.FeatureColumnName);
 
-    /// <summary>Fits the model, reporting progress per teacher epoch and student round, and stopping when cancelled.</summary>
-    public SemiSupervisedTransformer Fit(IDataView input, CancellationToken cancellationToken, IProgress<TrainingProgress>? progress = null)
+    private protected override IReadOnlyList<PredictionColumn> OutputColumns =>
+        SemiSupervisedTransformer.Outputs(_options.Method is SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel);
+
+    private protected override (ComputeDevice Device, int? Seed) Runtime => (_options.Device, _options.Seed);
+
+    private protected override SemiSupervisedTransformer FitCore(IDataView input, TrainingContext context)
     {
-        ArgumentNullException.ThrowIfNull(input);
         var o = _options;
-        var data = SemiSupervisedData.Read(input, o.LabelColumnName, o.FeatureColumnName, cancellationToken);
+        CheckOptions(o);
+        var data = SemiSupervisedData.Read(input, o.LabelColumnName, o.FeatureColumnName, context.CancellationToken);
         var batch = Math.Min(o.TeacherBatchSize, data.RowCount);
-        var epochs = o.TeacherEpochs ?? Math.Clamp((int)Math.Ceiling(2000.0 / Math.Max(1, data.RowCount / batch)), 5, 200);
-        var settings = new SemiSupervisedSettings(o.Method, o.Alpha, o.Split,
-            new TeacherSettings(o.EncoderWidth, o.ProjectionDimension, epochs, o.TeacherBatchSize, o.TeacherLearningRate, o.Temperature,
-                o.Augmentation, o.CorruptionRate, o.VimeMaskProbability, o.CorruptBothViews),
-            new MlpStudentSettings(o.StudentHiddenWidth, o.StudentHiddenLayers, o.StudentIterationsPerRound, o.BatchSize, o.StudentLearningRate, o.StudentInputNoise),
-            o.StudentTrainer, o.Scoring, o.ScoringViews, o.MinTopScore, o.UnlabeledWeightScale, o.SelfTrainingThreshold, o.SelfTrainingMaxIterations,
-            TorchRuntime.ResolveSeed(o.Seed, _mlContext, nameof(WadTrainer)));
-        var device = TorchRuntime.ResolveDevice(o.Device, _mlContext);
-        var monitor = new TrainingMonitor(_mlContext, nameof(WadTrainer), progress, cancellationToken);
-        SemiSupervisedModel model;
-        using (NewDisposeScope())
+        var settings = new SemiSupervisedSettings
         {
-            model = new SemiSupervisedFitter(_mlContext, data, settings, monitor, device).Fit();
-        }
-        return new SemiSupervisedTransformer(_mlContext, model, input.Schema, o.FeatureColumnName);
-    }
-
-    /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        SchemaShapes.RequireNumber(inputSchema, "feature", _options.FeatureColumnName);
-        var label = SchemaShapes.Require(inputSchema, "label", _options.LabelColumnName);
-        if (label.Kind != SchemaShape.Column.VectorKind.Scalar
-            || !(label.IsKey || label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double || label.ItemType is TextDataViewType))
-        {
-            throw SchemaShapes.Mismatch("label", label, "a key, Single, Double or text scalar (with missing values for unlabelled rows)");
-        }
-        return SemiSupervisedTransformer.OutputShape(inputSchema, _options.Method is SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel);
+            Method = o.Method,
+            Alpha = o.Alpha,
+            Split = o.Split,
+            Teacher = new TeacherSettings
+            {
+                EncoderWidth = o.EncoderWidth,
+                ProjectionDimension = o.ProjectionDimension,
+                Epochs = o.TeacherEpochs ?? Math.Clamp((int)Math.Ceiling(2000.0 / Math.Max(1, data.RowCount / batch)), 5, 200),
+                BatchSize = o.TeacherBatchSize,
+                LearningRate = o.TeacherLearningRate,
+                Temperature = o.Temperature,
+                Augmentation = o.Augmentation,
+                CorruptionRate = o.CorruptionRate,
+                VimeMaskProbability = o.VimeMaskProbability,
+                CorruptBothViews = o.CorruptBothViews,
+            },
+            Student = new MlpStudentSettings
+            {
+                HiddenWidth = o.StudentHiddenWidth,
+                HiddenLayers = o.StudentHiddenLayers,
+                IterationsPerRound = o.StudentIterationsPerRound,
+                BatchSize = o.BatchSize,
+                LearningRate = o.StudentLearningRate,
+                InputNoise = o.StudentInputNoise,
+            },
+            StudentTrainer = o.StudentTrainer,
+            Scoring = o.Scoring,
+            ScoringViews = o.ScoringViews,
+            MinTopScore = o.MinTopScore,
+            UnlabeledWeightScale = o.UnlabeledWeightScale,
+            SelfTrainingThreshold = o.SelfTrainingThreshold,
+            SelfTrainingMaxIterations = o.SelfTrainingMaxIterations,
+            Seed = context.Seed,
+        };
+        var model = new SemiSupervisedFitter(context, data, settings).Fit();
+        return new SemiSupervisedTransformer(context.MLContext, model, input.Schema, o.FeatureColumnName);
     }
 
     private static void CheckOptions(Options o)

@@ -9,7 +9,7 @@ namespace Microsoft.ML.PaperExtensions.Survival;
 /// internally (estimates and covariance mapped back), a Weibull start, several kappa starts when kappa is free, and
 /// damped (Levenberg-Marquardt) Newton steps with the exact Hessian (autograd per row, assembled by design blocks).
 /// </summary>
-internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, FlexibleSurvivalTrainer.Options options, TrainingMonitor monitor, Device device)
+internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, SurvivalSettings options, TrainingMonitor monitor, Device device)
 {
     private const double NuLower = -30, NuUpper = 15;
     private static readonly double[] KappaStarts = [-0.5, 0, 0.5, 2];

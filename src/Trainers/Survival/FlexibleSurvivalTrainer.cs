@@ -1,8 +1,7 @@
-using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Onnx;
 using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.SearchSpace;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.PaperExtensions.Survival;
 
@@ -23,7 +22,7 @@ namespace Microsoft.ML.PaperExtensions.Survival;
 /// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.PaperExtensions.Trainers, and a TorchSharp native package in the application.</description></item>
 /// </list>
 /// </remarks>
-public sealed class FlexibleSurvivalTrainer : IEstimator<FlexibleSurvivalTransformer>
+public sealed class FlexibleSurvivalTrainer : PaperTrainerBase<FlexibleSurvivalTransformer>
 {
     /// <summary>Options of <see cref="FlexibleSurvivalTrainer"/>.</summary>
     public sealed class Options
@@ -75,55 +74,49 @@ public sealed class FlexibleSurvivalTrainer : IEstimator<FlexibleSurvivalTransfo
         public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
     }
 
-    private readonly MLContext _mlContext;
     private readonly Options _options;
 
-    internal FlexibleSurvivalTrainer(MLContext mlContext, Options options)
+    internal FlexibleSurvivalTrainer(MLContext mlContext, Options options) : base(mlContext)
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(options);
         CheckOptions(options);
-        _mlContext = mlContext;
         _options = options;
     }
 
-    /// <summary>Fits the model.</summary>
-    public FlexibleSurvivalTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
+    private protected override InputColumns InputColumns =>
+        SurvivalTrainingData.Inputs(Outcome(_options), _options.AftFeatureColumnNames, _options.PhFeatureColumnNames, _options.ShapeFeatureColumnNames);
 
-    /// <summary>Fits the model, reporting progress and stopping when cancelled.</summary>
-    public FlexibleSurvivalTransformer Fit(IDataView input, CancellationToken cancellationToken, IProgress<TrainingProgress>? progress = null)
+    private protected override IReadOnlyList<PredictionColumn> OutputColumns => FlexibleSurvivalTransformer.Outputs(_options.Times.Length > 0, _options.Quantiles.Length > 0);
+
+    private protected override (ComputeDevice Device, int? Seed) Runtime => (_options.Device, null);
+
+    private protected override FlexibleSurvivalTransformer FitCore(IDataView input, TrainingContext context)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        SurvivalTrainingData.Validate(input.Schema, _options);
-        var data = SurvivalTrainingData.Read(input, _options, cancellationToken);
-        var device = TorchRuntime.ResolveDevice(_options.Device, _mlContext);
-        var monitor = new TrainingMonitor(_mlContext, nameof(FlexibleSurvivalTrainer), progress, cancellationToken);
+        CheckOptions(_options);
+        var settings = new SurvivalSettings
+        {
+            Outcome = Outcome(_options),
+            AftFeatures = [.. _options.AftFeatureColumnNames],
+            PhFeatures = [.. _options.PhFeatureColumnNames],
+            ShapeFeatures = [.. _options.ShapeFeatureColumnNames],
+            Kappa = _options.Kappa,
+            GompertzLimit = _options.GompertzLimit,
+            FixLambdaAtOne = _options.FixLambdaAtOne,
+            Times = [.. _options.Times],
+            Quantiles = [.. _options.Quantiles],
+            MaximumNumberOfIterations = _options.MaximumNumberOfIterations,
+        };
+        var data = SurvivalTrainingData.Read(input, settings, context.CancellationToken);
         FlexibleSurvivalModel model;
-        using (TorchRuntime.ThreadsForWork((long)data.RowCount * (data.AftNames.Length + data.PhNames.Length + data.ShapeNames.Length + 4)))
-        using (NewDisposeScope())
+        using (context.Threads((long)data.RowCount * (data.AftNames.Length + data.PhNames.Length + data.ShapeNames.Length + 4)))
         {
-            model = new FlexibleSurvivalFitter(data, _options, monitor, device).Fit();
+            model = new FlexibleSurvivalFitter(data, settings, context.Monitor, context.Device).Fit();
         }
-        return new FlexibleSurvivalTransformer(_mlContext, model, input.Schema, _options);
+        return new FlexibleSurvivalTransformer(context.MLContext, model, input.Schema, settings);
     }
 
-    /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        SchemaShapes.RequireNumber(inputSchema, "time", _options.TimeColumnName, scalarOnly: true);
-        var eventColumn = SchemaShapes.Require(inputSchema, "event", _options.EventColumnName);
-        if (eventColumn.Kind != SchemaShape.Column.VectorKind.Scalar || !(eventColumn.ItemType is BooleanDataViewType || eventColumn.ItemType is NumberDataViewType))
-        {
-            throw SchemaShapes.Mismatch("event", eventColumn, "a Boolean or numeric scalar");
-        }
-        if (_options.EntryTimeColumnName is { } entry) SchemaShapes.RequireNumber(inputSchema, "entry time", entry, scalarOnly: true);
-        if (_options.ExampleWeightColumnName is { } weight) SchemaShapes.RequireNumber(inputSchema, "example weight", weight, scalarOnly: true);
-        foreach (var (role, names) in new[] { ("AFT feature", _options.AftFeatureColumnNames), ("PH feature", _options.PhFeatureColumnNames), ("shape feature", _options.ShapeFeatureColumnNames) })
-        {
-            foreach (var name in names) SchemaShapes.RequireNumber(inputSchema, role, name, scalarOnly: false);
-        }
-        return FlexibleSurvivalTransformer.OutputShape(inputSchema, _options);
-    }
+    private static SurvivalOutcome.Columns Outcome(Options o) =>
+        new(o.TimeColumnName, o.EventColumnName, o.EventValue, o.EntryTimeColumnName, o.ExampleWeightColumnName);
 
     private static void CheckOptions(Options o)
     {

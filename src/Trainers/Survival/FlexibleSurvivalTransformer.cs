@@ -1,5 +1,4 @@
-using Microsoft.ML.Data;
-using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Metrics;
 using Microsoft.ML.PaperExtensions.Onnx;
 using Onnx;
 using static Microsoft.ML.PaperExtensions.Onnx.OnnxGraphBuilder;
@@ -18,28 +17,26 @@ namespace Microsoft.ML.PaperExtensions.Survival;
 /// <item><term>SurvivalQuantiles</term><description>Vector of Single at the option's <c>Quantiles</c> (only when given).</description></item>
 /// <item><term>CureFraction</term><description>Single: S(infinity), 0 unless kappa &lt; 0.</description></item>
 /// <item><term>Score</term><description>Single: the median survival time, so that ML.NET's regression evaluator runs.</description></item>
+/// <item><term>ApgwParameters</term><description>Vector of 4 Double: log phi, log lambda, log gamma and kappa of the row's distribution, which <c>mlContext.Survival().Evaluate</c> reads.</description></item>
 /// </list>
 /// </remarks>
 public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
 {
     /// <summary>Column names of the outputs.</summary>
     public const string SurvivalProbabilityColumnName = "SurvivalProbability", HazardColumnName = "Hazard", CumulativeHazardColumnName = "CumulativeHazard",
-        MedianColumnName = "MedianSurvivalTime", QuantilesColumnName = "SurvivalQuantiles", CureFractionColumnName = "CureFraction";
+        MedianColumnName = "MedianSurvivalTime", QuantilesColumnName = "SurvivalQuantiles", CureFractionColumnName = "CureFraction",
+        ParametersColumnName = SurvivalEvaluator.ParametersColumnName;
 
-    internal FlexibleSurvivalTransformer(MLContext mlContext, FlexibleSurvivalModel model, DataViewSchema inputSchema, FlexibleSurvivalTrainer.Options options)
-        : base(mlContext, BuildGraph(model, options, inputSchema), inputSchema)
+    internal FlexibleSurvivalTransformer(MLContext mlContext, FlexibleSurvivalModel model, DataViewSchema inputSchema, SurvivalSettings settings)
+        : base(mlContext, BuildGraph(model, settings, inputSchema), inputSchema, Outputs(settings.Times.Length > 0, settings.Quantiles.Length > 0))
     {
         Model = model;
-        Times = options.Times.ToArray();
-        Quantiles = options.Quantiles.ToArray();
-        AftFeatureColumnNames = options.AftFeatureColumnNames.ToArray();
-        PhFeatureColumnNames = options.PhFeatureColumnNames.ToArray();
-        ShapeFeatureColumnNames = options.ShapeFeatureColumnNames.ToArray();
-        TrainingOptions = options;
+        Times = settings.Times.ToArray();
+        Quantiles = settings.Quantiles.ToArray();
+        AftFeatureColumnNames = settings.AftFeatures.ToArray();
+        PhFeatureColumnNames = settings.PhFeatures.ToArray();
+        ShapeFeatureColumnNames = settings.ShapeFeatures.ToArray();
     }
-
-    /// <summary>The options the model was fitted with (the evaluator reads the same time, event and entry columns).</summary>
-    internal FlexibleSurvivalTrainer.Options TrainingOptions { get; }
 
     /// <summary>The fitted model: coefficients, standard errors, fit statistics, and the managed prediction math.</summary>
     public FlexibleSurvivalModel Model { get; }
@@ -59,23 +56,25 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
     /// <inheritdoc cref="AftFeatureColumnNames"/>
     public IReadOnlyList<string> ShapeFeatureColumnNames { get; }
 
-    internal static SchemaShape OutputShape(SchemaShape input, FlexibleSurvivalTrainer.Options options)
+    /// <summary>The columns the model adds, in the graph's order.</summary>
+    internal static IReadOnlyList<PredictionColumn> Outputs(bool hasTimes, bool hasQuantiles)
     {
-        var columns = new List<SchemaShape.Column>();
-        if (options.Times.Length > 0)
+        var columns = new List<PredictionColumn>();
+        if (hasTimes)
         {
-            columns.Add(SchemaShapes.Vector(SurvivalProbabilityColumnName, NumberDataViewType.Single));
-            columns.Add(SchemaShapes.Vector(HazardColumnName, NumberDataViewType.Single));
-            columns.Add(SchemaShapes.Vector(CumulativeHazardColumnName, NumberDataViewType.Single));
+            columns.Add(PredictionColumn.Vector(SurvivalProbabilityColumnName));
+            columns.Add(PredictionColumn.Vector(HazardColumnName));
+            columns.Add(PredictionColumn.Vector(CumulativeHazardColumnName));
         }
-        columns.Add(SchemaShapes.Scalar(MedianColumnName, NumberDataViewType.Single));
-        if (options.Quantiles.Length > 0) columns.Add(SchemaShapes.Vector(QuantilesColumnName, NumberDataViewType.Single));
-        columns.Add(SchemaShapes.Scalar(CureFractionColumnName, NumberDataViewType.Single));
-        columns.Add(SchemaShapes.Scalar(ColumnNames.Score, NumberDataViewType.Single));
-        return SchemaShapes.With(input, [.. columns]);
+        columns.Add(PredictionColumn.Scalar(MedianColumnName));
+        if (hasQuantiles) columns.Add(PredictionColumn.Vector(QuantilesColumnName));
+        columns.Add(PredictionColumn.Scalar(CureFractionColumnName));
+        columns.Add(PredictionColumn.Scalar(ColumnNames.Score));
+        columns.Add(PredictionColumn.Vector(ParametersColumnName, isDouble: true));
+        return columns;
     }
 
-    private static ModelProto BuildGraph(FlexibleSurvivalModel model, FlexibleSurvivalTrainer.Options options, DataViewSchema schema)
+    private static ModelProto BuildGraph(FlexibleSurvivalModel model, SurvivalSettings options, DataViewSchema schema)
     {
         var g = new OnnxGraphBuilder("apgw_survival");
         var inputs = new Dictionary<string, string>();
@@ -94,12 +93,12 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
             var slopes = rows.Skip(1).Select(c => c.Estimate).ToArray();
             return g.AddNode("Add", [g.AddNode("MatMul", [x, g.AddInitializer(g.NewName(parameter + "_slopes"), slopes, slopes.Length, 1)]), intercept]); // [N, 1]
         }
-        var anyColumn = options.AftFeatureColumnNames.Concat(options.PhFeatureColumnNames).Concat(options.ShapeFeatureColumnNames).FirstOrDefault()
+        var anyColumn = options.AftFeatures.Concat(options.PhFeatures).Concat(options.ShapeFeatures).FirstOrDefault()
             ?? throw new ArgumentException("A model without covariates has no input column; give at least one covariate.");
-        var ones = g.AddNode("Add", [g.AddNode("Mul", [Slice(g, Input(anyColumn)), Const(g, 0)]), Const(g, 1)]); // [N, 1]
-        var logPhi = g.AddNode("Mul", [ones, Predictor("phi", options.AftFeatureColumnNames)]);
-        var logLambda = g.AddNode("Mul", [ones, Predictor("lambda", options.PhFeatureColumnNames)]);
-        var logGamma = g.AddNode("Mul", [ones, Predictor("gamma", options.ShapeFeatureColumnNames)]);
+        var ones = g.AddNode("Add", [g.AddNode("Mul", [g.Columns(Input(anyColumn), 0, 1), g.Const(0)]), g.Const(1)]); // [N, 1]
+        var logPhi = g.AddNode("Mul", [ones, Predictor("phi", options.AftFeatures)]);
+        var logLambda = g.AddNode("Mul", [ones, Predictor("lambda", options.PhFeatures)]);
+        var logGamma = g.AddNode("Mul", [ones, Predictor("gamma", options.ShapeFeatures)]);
         var gamma = g.AddNode("Exp", [logGamma]);
         var lambda = g.AddNode("Exp", [logLambda]);
         var kappa = model.Kappa;
@@ -115,9 +114,6 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
             g.AddNode("Cast", [g.AddNode("Exp", [g.AddNode("Neg", [cumulative])])], SurvivalProbabilityColumnName, Attribute("to", (long)OnnxElementType.Float));
             g.AddNode("Cast", [g.AddNode("Exp", [logHazard])], HazardColumnName, Attribute("to", (long)OnnxElementType.Float));
             g.AddNode("Cast", [cumulative], CumulativeHazardColumnName, Attribute("to", (long)OnnxElementType.Float));
-            g.AddOutput(SurvivalProbabilityColumnName, OnnxElementType.Float, Batch, options.Times.Length);
-            g.AddOutput(HazardColumnName, OnnxElementType.Float, Batch, options.Times.Length);
-            g.AddOutput(CumulativeHazardColumnName, OnnxElementType.Float, Batch, options.Times.Length);
         }
 
         var probabilities = new[] { 0.5 }.Concat(options.Quantiles).ToArray();
@@ -125,21 +121,29 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
         var y = g.AddNode("Div", [minusLog, lambda]);                                                   // [N, 1 + Q]
         var inner = H0Inverse(g, y, kappa);
         var quantiles = g.AddNode("Exp", [g.AddNode("Sub", [g.AddNode("Div", [g.AddNode("Log", [inner]), gamma]), logPhi])]);
-        var median = g.AddNode("Reshape", [Columns(g, quantiles, 0, 1), g.AddInitializer("flat", [-1L], 1)]);
+        var median = g.Flatten(g.Columns(quantiles, 0, 1));
         g.AddNode("Cast", [median], MedianColumnName, Attribute("to", (long)OnnxElementType.Float));
         g.AddNode("Cast", [median], ColumnNames.Score, Attribute("to", (long)OnnxElementType.Float));
         if (options.Quantiles.Length > 0)
         {
-            g.AddNode("Cast", [Columns(g, quantiles, 1, probabilities.Length)], QuantilesColumnName, Attribute("to", (long)OnnxElementType.Float));
-            g.AddOutput(QuantilesColumnName, OnnxElementType.Float, Batch, options.Quantiles.Length);
+            g.AddNode("Cast", [g.Columns(quantiles, 1, probabilities.Length)], QuantilesColumnName, Attribute("to", (long)OnnxElementType.Float));
         }
         var cure = kappa < 0
-            ? g.AddNode("Exp", [g.AddNode("Mul", [lambda, Const(g, -(1 + kappa) / -kappa)])])
-            : g.AddNode("Mul", [lambda, Const(g, 0)]);
-        g.AddNode("Cast", [g.AddNode("Reshape", [cure, g.AddInitializer("flat_cure", [-1L], 1)])], CureFractionColumnName, Attribute("to", (long)OnnxElementType.Float));
-        g.AddOutput(MedianColumnName, OnnxElementType.Float, Batch);
-        g.AddOutput(CureFractionColumnName, OnnxElementType.Float, Batch);
-        g.AddOutput(ColumnNames.Score, OnnxElementType.Float, Batch);
+            ? g.AddNode("Exp", [g.AddNode("Mul", [lambda, g.Const(-(1 + kappa) / -kappa)])])
+            : g.AddNode("Mul", [lambda, g.Const(0)]);
+        g.AddNode("Cast", [g.Flatten(cure)], CureFractionColumnName, Attribute("to", (long)OnnxElementType.Float));
+        var kappaColumn = g.AddNode("Mul", [ones, g.Const(kappa)]);
+        g.AddNode("Concat", [logPhi, logLambda, logGamma, kappaColumn], ParametersColumnName, Attribute("axis", 1L));
+        foreach (var column in Outputs(options.Times.Length > 0, options.Quantiles.Length > 0))
+        {
+            var width = column.Name switch
+            {
+                QuantilesColumnName => options.Quantiles.Length,
+                ParametersColumnName => 4,
+                _ => options.Times.Length,
+            };
+            g.AddOutput(column, width);
+        }
         return g.Build();
     }
 
@@ -148,54 +152,27 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
     {
         if (double.IsPositiveInfinity(kappa))
         {
-            return (z, Expm1(g, z));
+            return (z, g.Expm1(z));
         }
-        var l = Log1p(g, g.AddNode("Div", [z, Const(g, kappa + 1)]));
-        var x = g.AddNode("Mul", [l, Const(g, kappa)]);
-        var series = g.AddNode("Mul", [l, Polynomial(g, x, [1, 1.0 / 2, 1.0 / 6, 1.0 / 24])]);
+        var l = g.Log1p(g.AddNode("Div", [z, g.Const(kappa + 1)]));
+        var x = g.AddNode("Mul", [l, g.Const(kappa)]);
+        var series = g.AddNode("Mul", [l, g.Polynomial(x, [1, 1.0 / 2, 1.0 / 6, 1.0 / 24])]);
         var e = Math.Abs(kappa) < 1e-6
             ? series
-            : g.AddNode("Where", [g.AddNode("Less", [g.AddNode("Abs", [x]), Const(g, 1e-4)]), series, g.AddNode("Div", [Expm1(g, x), Const(g, kappa)])]);
-        return (g.AddNode("Mul", [l, Const(g, kappa - 1)]), g.AddNode("Mul", [e, Const(g, kappa + 1)]));
+            : g.AddNode("Where", [g.AddNode("Less", [g.AddNode("Abs", [x]), g.Const(1e-4)]), series, g.AddNode("Div", [g.Expm1(x), g.Const(kappa)])]);
+        return (g.AddNode("Mul", [l, g.Const(kappa - 1)]), g.AddNode("Mul", [e, g.Const(kappa + 1)]));
     }
 
     /// <summary>H0^-1(y; kappa), +infinity beyond the cure limit.</summary>
     private static string H0Inverse(OnnxGraphBuilder g, string y, double kappa)
     {
-        if (double.IsPositiveInfinity(kappa)) return Log1p(g, y);
-        if (kappa == 0) return Expm1(g, y);
-        var u = g.AddNode("Mul", [y, Const(g, kappa / (kappa + 1))]);
-        var series = g.AddNode("Mul", [g.AddNode("Div", [y, Const(g, kappa + 1)]), Polynomial(g, u, [1, -1.0 / 2, 1.0 / 3])]);
-        var direct = g.AddNode("Div", [g.AddNode("Log", [g.AddNode("Add", [u, Const(g, 1)])]), Const(g, kappa)]);
-        var exponent = g.AddNode("Where", [g.AddNode("Less", [g.AddNode("Abs", [u]), Const(g, 1e-4)]), series, direct]);
-        var inner = g.AddNode("Mul", [Expm1(g, exponent), Const(g, kappa + 1)]);
-        return kappa > 0 ? inner : g.AddNode("Where", [g.AddNode("LessOrEqual", [u, Const(g, -1)]), Const(g, double.PositiveInfinity), inner]);
+        if (double.IsPositiveInfinity(kappa)) return g.Log1p(y);
+        if (kappa == 0) return g.Expm1(y);
+        var u = g.AddNode("Mul", [y, g.Const(kappa / (kappa + 1))]);
+        var series = g.AddNode("Mul", [g.AddNode("Div", [y, g.Const(kappa + 1)]), g.Polynomial(u, [1, -1.0 / 2, 1.0 / 3])]);
+        var direct = g.AddNode("Div", [g.AddNode("Log", [g.AddNode("Add", [u, g.Const(1)])]), g.Const(kappa)]);
+        var exponent = g.AddNode("Where", [g.AddNode("Less", [g.AddNode("Abs", [u]), g.Const(1e-4)]), series, direct]);
+        var inner = g.AddNode("Mul", [g.Expm1(exponent), g.Const(kappa + 1)]);
+        return kappa > 0 ? inner : g.AddNode("Where", [g.AddNode("LessOrEqual", [u, g.Const(-1)]), g.Const(double.PositiveInfinity), inner]);
     }
-
-    /// <summary>log(1 + x) with its series below 1e-4 (ONNX has no Log1p).</summary>
-    private static string Log1p(OnnxGraphBuilder g, string x) =>
-        g.AddNode("Where", [g.AddNode("Less", [g.AddNode("Abs", [x]), Const(g, 1e-4)]),
-            g.AddNode("Mul", [x, Polynomial(g, x, [1, -1.0 / 2, 1.0 / 3, -1.0 / 4])]),
-            g.AddNode("Log", [g.AddNode("Add", [x, Const(g, 1)])])]);
-
-    /// <summary>exp(x) - 1 with its series below 1e-5 (ONNX has no Expm1).</summary>
-    private static string Expm1(OnnxGraphBuilder g, string x) =>
-        g.AddNode("Where", [g.AddNode("Less", [g.AddNode("Abs", [x]), Const(g, 1e-5)]),
-            g.AddNode("Mul", [x, Polynomial(g, x, [1, 1.0 / 2, 1.0 / 6])]),
-            g.AddNode("Sub", [g.AddNode("Exp", [x]), Const(g, 1)])]);
-
-    /// <summary>c0 + c1 x + c2 x^2 + ... by Horner's rule.</summary>
-    private static string Polynomial(OnnxGraphBuilder g, string x, double[] c)
-    {
-        var value = Const(g, c[^1]);
-        for (var i = c.Length - 2; i >= 0; i--) value = g.AddNode("Add", [g.AddNode("Mul", [value, x]), Const(g, c[i])]);
-        return value;
-    }
-
-    private static string Const(OnnxGraphBuilder g, double value) => g.AddInitializer(g.NewName("c"), [value], 1);
-
-    private static string Slice(OnnxGraphBuilder g, string value) => Columns(g, value, 0, 1);
-
-    private static string Columns(OnnxGraphBuilder g, string value, long from, long to) =>
-        g.AddNode("Slice", [value, g.AddInitializer(g.NewName("start"), [from], 1), g.AddInitializer(g.NewName("end"), [to], 1), g.AddInitializer(g.NewName("axes"), [1L], 1)]);
 }

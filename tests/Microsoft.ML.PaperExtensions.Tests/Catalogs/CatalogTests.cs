@@ -88,7 +88,7 @@ public sealed class CatalogTests
 
         var bad = rows.Select(r => new SurvivalRow { Time = r.Time - 2, Event = r.Event, Score = r.Score }).ToArray();
         var error = Assert.Throws<ArgumentException>(() => ml.Survival().ConcordanceIndex(ml.Data.LoadFromEnumerable(bad), "Time", "Event"));
-        StringAssert.Contains(error.Message, "Time column 'Time' has the non-positive value 0 at row 0");
+        StringAssert.Contains(error.Message, "Time column 'Time' has non-positive times in 1 of 5 rows (first at row 0: 0)");
     }
 
     private sealed class OrdinalRow

@@ -36,7 +36,7 @@ public sealed class DataViewReaderTests
     public void ConcatenatesScalarAndVectorColumnsOfSingleAndDoubleInTheOrderGiven()
     {
         var ml = new MLContext(seed: 1);
-        var data = DataViewReader.Read(ml.Data.LoadFromEnumerable(Rows()), new(["C", "A", "B"], "Count", LabelKind.Numeric, "Weight"));
+        var data = DataViewReader.Read(ml.Data.LoadFromEnumerable(Rows()), new(["C", "A", "B"], "Count", "Weight"));
 
         Assert.AreEqual(2, data.RowCount);
         Assert.AreEqual(6, data.FeatureCount);
@@ -62,11 +62,11 @@ public sealed class DataViewReaderTests
     {
         var ml = new MLContext(seed: 1);
         var view = ml.Data.LoadFromEnumerable(Rows());
-        CollectionAssert.AreEqual(new double[] { 1, 0 }, DataViewReader.Read(view, new(["A"], "Flag", LabelKind.Boolean)).Label);
-        CollectionAssert.AreEqual(new[] { "x", "y" }, DataViewReader.Read(view, new(["A"], "Text", LabelKind.Text)).TextLabel);
+        CollectionAssert.AreEqual(new double[] { 1, 0 }, DataViewReader.Read(view, new(["A"], "Flag")).Label);
+        CollectionAssert.AreEqual(new[] { "x", "y" }, DataViewReader.Read(view, new(["A"], "Text")).TextLabel);
 
         var keyed = ml.Transforms.Conversion.MapValueToKey("Key", "Text").Fit(view).Transform(view);
-        CollectionAssert.AreEqual(new double[] { 0, 1 }, DataViewReader.Read(keyed, new(["A"], "Key", LabelKind.Key)).Label, "keys are read as 0-based indices");
+        CollectionAssert.AreEqual(new double[] { 0, 1 }, DataViewReader.Read(keyed, new(["A"], "Key")).Label, "keys are read as 0-based indices");
     }
 
     [TestMethod]
@@ -74,7 +74,7 @@ public sealed class DataViewReaderTests
     {
         var ml = new MLContext(seed: 1);
         var tracking = new TrackingDataView(ml.Data.LoadFromEnumerable(Rows()));
-        DataViewReader.Read(tracking, new(["B"], "Count", LabelKind.Numeric));
+        DataViewReader.Read(tracking, new(["B"], "Count"));
         CollectionAssert.AreEquivalent(new[] { "B", "Count" }, tracking.Requested);
     }
 
@@ -84,7 +84,7 @@ public sealed class DataViewReaderTests
         var ml = new MLContext(seed: 1);
         var rows = Rows().Concat([new Row { B = [double.NaN, 1] }, new Row { B = [1, double.PositiveInfinity] }]).ToArray();
         var error = Assert.Throws<ArgumentException>(() => DataViewReader.Read(ml.Data.LoadFromEnumerable(rows), new(["A", "B"])));
-        Assert.AreEqual("Feature column 'B' has NaN or infinite values in 2 of 4 rows (first at row 2). (Parameter 'B')", error.Message);
+        Assert.AreEqual("Feature column 'B' has NaN or infinite values in 2 of 4 rows (first at row 2). (Parameter 'FeatureColumnName')", error.Message);
     }
 
     [TestMethod]
@@ -93,7 +93,7 @@ public sealed class DataViewReaderTests
         var ml = new MLContext(seed: 1);
         var view = ml.Data.LoadFromEnumerable(Rows());
         var keyed = ml.Transforms.Conversion.MapValueToKey("Key", "Text", keyData: ml.Data.LoadFromEnumerable(new[] { new { Text = "x" } })).Fit(view).Transform(view);
-        var key = Assert.Throws<ArgumentException>(() => DataViewReader.Read(keyed, new(["A"], "Key", LabelKind.Key)));
+        var key = Assert.Throws<ArgumentException>(() => DataViewReader.Read(keyed, new(["A"], "Key")));
         StringAssert.Contains(key.Message, "Label column 'Key' has missing (out-of-range) key values in 1 of 2 rows (first at row 1)");
 
         var negative = Rows();
@@ -107,12 +107,13 @@ public sealed class DataViewReaderTests
     {
         var ml = new MLContext(seed: 1);
         var view = ml.Data.LoadFromEnumerable(Rows());
-        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => DataViewReader.Validate(view.Schema, new(["Nope"])));
+        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => new InputColumns().Features("FeatureColumnName", ["Nope"]).Check(view.Schema));
         StringAssert.Contains(missing.Message, "Feature column 'Nope' was not found in the input schema (columns: A, B, C, Flag, Text, Weight, Count)");
-        var text = Assert.Throws<ArgumentOutOfRangeException>(() => DataViewReader.Validate(view.Schema, new(["Text"])));
+        Assert.AreEqual("FeatureColumnName", missing.ParamName, "the option that names the column");
+        var text = Assert.Throws<ArgumentOutOfRangeException>(() => new InputColumns().Features("FeatureColumnName", ["Text"]).Check(view.Schema));
         StringAssert.Contains(text.Message, "Feature column 'Text' has the wrong type: expected Single or Double, scalar or known-size vector, but found String");
-        var label = Assert.Throws<ArgumentOutOfRangeException>(() => DataViewReader.Validate(view.Schema, new(["A"], "Text", LabelKind.Key | LabelKind.Numeric)));
-        StringAssert.Contains(label.Message, "Label column 'Text' has the wrong type: expected a key or a numeric scalar, but found String");
+        var label = Assert.Throws<ArgumentOutOfRangeException>(() => new InputColumns().Add("label", "LabelColumnName", "Text", ColumnTypes.Key | ColumnTypes.Number).Check(view.Schema));
+        StringAssert.Contains(label.Message, "Label column 'Text' has the wrong type: expected a key or numeric scalar, but found String");
     }
 
     [TestMethod]

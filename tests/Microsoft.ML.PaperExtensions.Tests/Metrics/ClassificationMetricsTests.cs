@@ -1,3 +1,4 @@
+using Microsoft.ML.PaperExtensions.Protocols;
 using Microsoft.ML.PaperExtensions.Metrics;
 
 namespace Microsoft.ML.PaperExtensions.Tests.Metrics;

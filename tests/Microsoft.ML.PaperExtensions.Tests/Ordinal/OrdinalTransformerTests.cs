@@ -92,7 +92,7 @@ public sealed class OrdinalTransformerTests
         }
         else
         {
-            Assert.AreEqual(crossings, ml.Ordinal().Evaluate(scored).CrossingRepairs, "the evaluator counts the repaired rows");
+            Assert.AreEqual(crossings, ml.Ordinal().Evaluate(scored, crossingRepairedColumnName: OrdinalTransformer.CrossingRepairedColumnName).CrossingRepairs, "the evaluator counts the repaired rows");
         }
     }
 

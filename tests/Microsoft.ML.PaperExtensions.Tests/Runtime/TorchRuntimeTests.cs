@@ -75,10 +75,11 @@ public sealed class TorchRuntimeTests
     [TestMethod]
     public void SeedComesFromTheOptionElseFromTheMLContext()
     {
-        Assert.AreEqual(42, TorchRuntime.ResolveSeed(42, new MLContext(seed: 1), "test"));
-        var a = TorchRuntime.ResolveSeed(null, new MLContext(seed: 7), "test");
-        var b = TorchRuntime.ResolveSeed(null, new MLContext(seed: 7), "test");
-        var c = TorchRuntime.ResolveSeed(null, new MLContext(seed: 8), "test");
+        static int Seed(int? seed, int contextSeed) => new TrainingContext(new MLContext(seed: contextSeed), "test", ComputeDevice.Cpu, seed, null, default).Seed;
+        Assert.AreEqual(42, Seed(42, 1));
+        var a = Seed(null, 7);
+        var b = Seed(null, 7);
+        var c = Seed(null, 8);
         Assert.AreEqual(a, b, "same MLContext seed, same draw");
         Assert.AreNotEqual(a, c);
     }

@@ -234,7 +234,7 @@ public sealed class WadMathTests
         var values = new float[n * p];
         for (var i = 0; i < n; i++) for (var j = 0; j < p; j++) values[i * p + j] = i * 100 + j;
         var all = tensor(values, [n, p]);
-        var settings = new TeacherSettings(8, 4, 1, 8, 1e-3, 0.5, ContrastiveAugmentation.Scarf, 0.6, 0.3, false);
+        var settings = new TeacherSettings { EncoderWidth = 8, ProjectionDimension = 4, Epochs = 1, BatchSize = 8, LearningRate = 1e-3, Temperature = 0.5, Augmentation = ContrastiveAugmentation.Scarf, CorruptionRate = 0.6, VimeMaskProbability = 0.3 };
         using var generator = new Generator(5);
         var corrupted = TensorCopy.ToArray<float>(ContrastiveTeacher.Corrupt(all, all, settings, generator));
         var changed = 0;

@@ -51,7 +51,7 @@ public sealed class SurvivalEvaluationTests
         var data = ml.Data.LoadFromEnumerable(VeteranData.Load());
         var options = new FlexibleSurvivalTrainer.Options { TimeColumnName = "Time", EventColumnName = "Status", PhFeatureColumnNames = ["Trt2", "Karno"], Kappa = 1 };
         using var model = ml.Survival().Trainers.FlexibleParametric(options).Fit(data);
-        var evaluation = ml.Survival().Evaluate(model, data);
+        var evaluation = ml.Survival().Evaluate(model.Transform(data), "Time", "Status");
 
         Assert.AreEqual(137, evaluation.RowCount);
         Assert.AreEqual(128, evaluation.Events);
@@ -67,7 +67,7 @@ public sealed class SurvivalEvaluationTests
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(VeteranData.Load());
         var trainer = ml.Survival().Trainers.FlexibleParametric(new FlexibleSurvivalTrainer.Options { TimeColumnName = "Time", EventColumnName = "Status", PhFeatureColumnNames = ["Karno"] });
-        var folds = ml.Survival().CrossValidate(data, trainer, numberOfFolds: 3, seed: 1);
+        var folds = ml.Survival().CrossValidate(data, trainer, numberOfFolds: 3, "Time", "Status", seed: 1);
         Assert.AreEqual(3, folds.Count);
         Assert.AreEqual(137, folds.Sum(f => f.Metrics.RowCount));
         Assert.IsTrue(folds.All(f => f.Metrics.ConcordanceIndex > 0.55 && double.IsFinite(f.Metrics.LogLikelihood)));

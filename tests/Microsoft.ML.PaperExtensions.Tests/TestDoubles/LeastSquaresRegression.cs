@@ -16,8 +16,8 @@ internal sealed class LeastSquaresEstimator(MLContext mlContext, string labelCol
 {
     public LeastSquaresTransformer Fit(IDataView input)
     {
-        var request = new DataViewReader.Request(featureColumnNames, labelColumnName, LabelKind.Numeric);
-        var data = DataViewReader.Read(input, request);
+        Columns.Check(input.Schema);
+        var data = DataViewReader.Read(input, new DataViewReader.Request(featureColumnNames, labelColumnName));
         TorchRuntime.EnsureInitialized();
         using var scope = NewDisposeScope();
         var x = cat([data.FeatureTensor(), ones(data.RowCount, 1, ScalarType.Float64)], 1);
@@ -27,30 +27,25 @@ internal sealed class LeastSquaresEstimator(MLContext mlContext, string labelCol
         return new LeastSquaresTransformer(mlContext, input.Schema, data.FeatureSlots, solution[..^1], solution[^1], threshold);
     }
 
+    private InputColumns Columns => new InputColumns().Features("featureColumnNames", featureColumnNames).Add("label", "labelColumnName", labelColumnName, ColumnTypes.Number);
+
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        foreach (var name in featureColumnNames)
-        {
-            var column = SchemaShapes.Require(inputSchema, "feature", name);
-            if (column.ItemType.RawType != typeof(float) && column.ItemType.RawType != typeof(double))
-            {
-                throw SchemaChecks.Mismatch("feature", name, "Single or Double", column.ItemType);
-            }
-        }
-        SchemaShapes.Require(inputSchema, "label", labelColumnName);
-        return SchemaShapes.With(inputSchema, SchemaShapes.Scalar("Score", NumberDataViewType.Single), SchemaShapes.Key("PredictedLabel"));
+        Columns.Check(inputSchema);
+        return SchemaShapes.With(inputSchema, LeastSquaresTransformer.Outputs.Select(c => c.Shape()).ToArray());
     }
 }
 
 internal sealed class LeastSquaresTransformer : OnnxBackedTransformer
 {
     internal LeastSquaresTransformer(MLContext mlContext, DataViewSchema schema, IReadOnlyList<FeatureSlot> slots, double[] weights, double bias, double threshold)
-        : base(mlContext, BuildGraph(schema, slots, weights, bias, threshold), schema,
-            new Dictionary<string, IReadOnlyList<string>> { ["PredictedLabel"] = ["low", "high"] })
+        : base(mlContext, BuildGraph(schema, slots, weights, bias, threshold), schema, Outputs, ["low", "high"])
     {
         Weights = weights;
         Bias = bias;
     }
+
+    internal static readonly IReadOnlyList<PredictionColumn> Outputs = [PredictionColumn.Scalar("Score"), PredictionColumn.Key("PredictedLabel")];
 
     public double[] Weights { get; }
 

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.PaperExtensions.Metrics;
+namespace Microsoft.ML.PaperExtensions.Protocols;
 
 /// <summary>
 /// The class-mismatch protocol of semi-supervised evaluation (WAD spec, section 5): some classes are known, the rest unknown.
@@ -47,6 +47,27 @@ public sealed record ClassMismatchSplit(int[] Labeled, int[] Unlabeled, int Unkn
         var taken = Math.Min(wanted, unknown.Length);
         pool.AddRange(unknown.Take(taken));
         return new ClassMismatchSplit([.. labeled], [.. pool], taken, [.. test], pool.Count == 0 ? 0 : (double)taken / pool.Count);
+    }
+
+    /// <summary>
+    /// Applies the split to labelled data whose rows are those of the <c>labels</c> given to <see cref="Create"/>, in the same
+    /// order: the training view holds the labelled and the unlabelled rows (the latter with the label replaced by NaN, the
+    /// missing key or empty text), the test view the held-out rows; both keep the source order and every column.
+    /// </summary>
+    /// <param name="data">The labelled data.</param>
+    /// <param name="labelColumnName">The label column: Single, Double, key or text.</param>
+    public (IDataView Train, IDataView Test) Apply(IDataView data, string labelColumnName = ColumnNames.Label)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var rows = Labeled.Concat(Unlabeled).Concat(Test).DefaultIfEmpty(-1).Max() + 1;
+        if (data.GetRowCount() is { } count) rows = (int)Math.Max(rows, count);
+        var train = new bool[rows];
+        var hidden = new bool[rows];
+        var test = new bool[rows];
+        foreach (var i in Labeled) train[i] = true;
+        foreach (var i in Unlabeled) train[i] = hidden[i] = true;
+        foreach (var i in Test) test[i] = true;
+        return (new RowSubsetDataView(data, train, hidden, labelColumnName), new RowSubsetDataView(data, test));
     }
 
     private static int[] Shuffled(IEnumerable<int> rows, Random random)
