@@ -1,19 +1,17 @@
 #!/usr/bin/env python3
 # Tiny random BERT fixtures for the TorchSharp text encoder tests.
 #
-# Regenerate (from this folder; Debian bookworm packages python3-torch 1.13, python3-numpy,
-# python3-onnx; onnxruntime is not needed):
+# Regenerate (from this folder; Debian bookworm python3-torch 1.13 + python3-numpy + python3-onnx):
 #
 #   /usr/bin/python3 make_tiny_bert.py .
 #
-# Writes (deterministic, torch.manual_seed(20240917)):
-#   tiny-bert/            vocab.txt, config.json, model.safetensors  (Hugging Face BertModel names,
-#                         no "bert." prefix, pooler included; F32; header has __metadata__ {"format":"pt"})
-#   tiny-bert-legacy/     vocab.txt, config.json, pytorch_model.bin  (torch.save of an OrderedDict, torch
-#                         zip format; "bert." prefix and old LayerNorm.gamma / LayerNorm.beta names;
-#                         same values)
-#   tiny-bert-onnx/       vocab.txt, model.onnx  (torch.onnx.export of TinyBert below, float32, opset 13,
-#                         dynamic batch/sequence axes, outputs last_hidden_state and pooler_output)
+# Writes (deterministic, seed 20240917):
+#   tiny-bert/         vocab.txt, config.json, model.safetensors (HF BertModel names, no "bert." prefix,
+#                      pooler included, F32, __metadata__ {"format":"pt"})
+#   tiny-bert-legacy/  vocab.txt, config.json, pytorch_model.bin (torch.save(OrderedDict), zip format,
+#                      "bert." prefix, LayerNorm.gamma/.beta names, same values)
+#   tiny-bert-onnx/    vocab.txt, model.onnx (torch.onnx.export of TinyBert, float32, opset 13, dynamic
+#                      batch/sequence axes; outputs last_hidden_state, pooler_output)
 #   tiny-bert-reference.json  inputs and float64 outputs (7 significant digits) of three batches.
 #
 # The forward pass (TinyBert) is an independent plain-PyTorch implementation written from the BERT
@@ -32,7 +30,6 @@ import os
 import struct
 import sys
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -283,61 +280,52 @@ def rnd(x):
     return float(f"{x:.7g}")
 
 
+def write_config(d):
+    with open(os.path.join(d, "config.json"), "w", newline="\n") as f:
+        f.write(json.dumps(CONFIG, indent=2) + "\n")
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else HERE
     torch.manual_seed(20240917)
     w = make_weights()
-    # Hugging Face folder
-    d = os.path.join(outdir, "tiny-bert")
+    d = os.path.join(outdir, "tiny-bert")                      # Hugging Face folder
     write_common(d)
-    with open(os.path.join(d, "config.json"), "w", newline="\n") as f:
-        json.dump(CONFIG, f, indent=2)
-        f.write("\n")
+    write_config(d)
     write_safetensors(os.path.join(d, "model.safetensors"), w, {"format": "pt"})
-    # legacy folder
-    d = os.path.join(outdir, "tiny-bert-legacy")
+    d = os.path.join(outdir, "tiny-bert-legacy")               # legacy names, torch.save
     write_common(d)
-    with open(os.path.join(d, "config.json"), "w", newline="\n") as f:
-        json.dump(CONFIG, f, indent=2)
-        f.write("\n")
-    legacy = collections.OrderedDict()
-    for k, v in w.items():
-        k2 = "bert." + k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
-        legacy[k2] = v.clone()
+    write_config(d)
+    legacy = collections.OrderedDict(
+        ("bert." + k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"),
+         v.clone()) for k, v in w.items())
     torch.save(legacy, os.path.join(d, "pytorch_model.bin"))
-    # reference outputs (float64)
-    m64 = build_model(w, torch.float64)
-    ref = dict(description="float64 outputs of the independent TinyBert forward in make_tiny_bert.py; "
-                           "weights = tiny-bert/model.safetensors; values rounded to 7 significant digits",
-               config=CONFIG, batches=[])
+    m64 = build_model(w, torch.float64)                        # reference outputs (float64)
+    rows = []
     with torch.no_grad():
         for name, texts, (ids, mask, types) in batches():
             hs, pooled = m64(torch.tensor(ids), torch.tensor(mask), torch.tensor(types))
-            ref["batches"].append(dict(name=name, texts=texts, input_ids=ids, attention_mask=mask,
-                                       token_type_ids=types, last_hidden_state=rnd(hs.tolist()),
-                                       pooler_output=rnd(pooled.tolist())))
+            rows.append(dict(name=name, texts=texts, input_ids=ids, attention_mask=mask, token_type_ids=types,
+                             last_hidden_state=rnd(hs.tolist()), pooler_output=rnd(pooled.tolist())))
+            print(name, "shape", list(hs.shape))
+    desc = ("float64 outputs of the independent TinyBert forward in make_tiny_bert.py; weights and config = "
+            "tiny-bert/; values rounded to 7 significant digits")
     with open(os.path.join(outdir, "tiny-bert-reference.json"), "w", newline="\n") as f:
-        f.write("{\n")
-        f.write(f'"description": {json.dumps(ref["description"])},\n"config": {json.dumps(CONFIG)},\n"batches": [\n')
-        f.write(",\n".join(json.dumps(b, separators=(",", ":")) for b in ref["batches"]))
+        f.write(f'{{\n"description": {json.dumps(desc)},\n"batches": [\n')
+        f.write(",\n".join(json.dumps(b, separators=(",", ":")) for b in rows))
         f.write("\n]\n}\n")
-    # ONNX export (float32)
-    d = os.path.join(outdir, "tiny-bert-onnx")
+    d = os.path.join(outdir, "tiny-bert-onnx")                 # ONNX export (float32)
     write_common(d)
-    m32 = build_model(w, torch.float32)
     ids, mask, types = batches()[1][2]
-    torch.onnx.export(m32, (torch.tensor(ids), torch.tensor(mask), torch.tensor(types)),
+    axes = {"batch": 0, "sequence": 1}
+    torch.onnx.export(build_model(w, torch.float32), (torch.tensor(ids), torch.tensor(mask), torch.tensor(types)),
                       os.path.join(d, "model.onnx"), opset_version=13, do_constant_folding=True,
                       input_names=["input_ids", "attention_mask", "token_type_ids"],
                       output_names=["last_hidden_state", "pooler_output"],
-                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                                    "attention_mask": {0: "batch", 1: "sequence"},
-                                    "token_type_ids": {0: "batch", 1: "sequence"},
-                                    "last_hidden_state": {0: "batch", 1: "sequence"},
-                                    "pooler_output": {0: "batch"}})
+                      dynamic_axes={n: {v: k for k, v in axes.items()} for n in
+                                    ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")}
+                      | {"pooler_output": {0: "batch"}})
     print("vocab", len(VOCAB), "params", sum(v.numel() for v in w.values()))
-    for b in ref["batches"]:
-        print(b["name"], "shape", [len(b["input_ids"]), len(b["input_ids"][0])])
 
 
 if __name__ == "__main__":
