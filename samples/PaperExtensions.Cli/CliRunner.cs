@@ -38,6 +38,32 @@ internal static class CliRunner
     /// <summary>The training device a parsed --device names.</summary>
     public static ComputeDevice Device(ParseResult parse, Option<string> device) => Enum.Parse<ComputeDevice>(parse.GetValue(device)!, ignoreCase: true);
 
+    /// <summary>The --seed option of every training command.</summary>
+    public static Option<int> SeedOption() => new("--seed") { Description = "Seed of everything random in the fit (folds, initial weights, batches).", DefaultValueFactory = _ => 1 };
+
+    /// <summary>Refuses to write <paramref name="path"/> when it is one of the input files.</summary>
+    public static void RefuseOverwrite(string path, string option, params string[] inputs)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (inputs.Any(input => string.Equals(System.IO.Path.GetFullPath(input), full, StringComparison.Ordinal)))
+        {
+            throw new ArgumentException($"{option} '{path}' is an input file of this command; choose another file so that the input is not overwritten.");
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/>; a value a trainer refuses is reported at its line of <paramref name="source"/>.</summary>
+    public static T Explained<T>(CsvSource source, Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (Microsoft.ML.PaperExtensions.Data.DataValueException e)
+        {
+            throw source.Explain(e);
+        }
+    }
+
     /// <summary>A required option.</summary>
     public static Option<T> Required<T>(string name, string description) => new(name) { Description = description, Required = true };
 

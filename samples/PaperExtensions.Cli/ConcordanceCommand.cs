@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using System.CommandLine;
 using Microsoft.ML.PaperExtensions.Metrics;
 using Spectre.Console;
@@ -20,17 +21,24 @@ internal static class ConcordanceCommand
         var command = new Command("concordance", "Harrell's C-index of a score column against right-censored survival times.") { data, time, eventColumn, eventValue, score, risk, json };
         command.SetAction((parse, cancellation) =>
         {
-            var table = CsvTable.Load(parse.GetValue(data)!, new ConsoleProgress(), cancellation);
+            var source = CsvSource.Open(parse.GetValue(data)!);
             var timeName = parse.GetValue(time)!;
-            var times = table.Numbers(timeName, "--time");
+            var eventName = parse.GetValue(eventColumn)!;
+            var scoreName = parse.GetValue(score)!;
+            source.Column(timeName, "--time");
+            source.Column(eventName, "--event");
+            source.Column(scoreName, "--score");
+            var ml = new MLContext();
+            var view = source.Load(ml, [(timeName, DataKind.Double), (scoreName, DataKind.Double), (eventName, DataKind.String)]);
+            var times = view.GetColumn<double>(timeName).ToArray();
             var bad = Array.FindIndex(times, t => t <= 0);
             if (bad >= 0)
             {
-                throw new ArgumentException($"--time column '{timeName}' has the non-positive value {times[bad]} in data row {bad + 1}.");
+                throw new ArgumentException($"{source.Path}, line {source.Locate(bad, timeName).Line}: --time column '{timeName}' has the non-positive value {times[bad]}.");
             }
-            var events = Events(table, parse.GetValue(eventColumn)!, parse.GetValue(eventValue));
-            var result = SurvivalMetrics.ConcordanceIndex(times, events, table.Numbers(parse.GetValue(score)!, "--score"), !parse.GetValue(risk));
-            var report = new { N = table.RowCount, Events = events.Count(e => e), result.ConcordanceIndex, result.Concordant, result.Discordant, result.TiedPrediction, result.Comparable };
+            var events = Events(source, view.GetColumn<ReadOnlyMemory<char>>(eventName).Select(e => e.ToString()).ToArray(), eventName, parse.GetValue(eventValue));
+            var result = SurvivalMetrics.ConcordanceIndex(times, events, view.GetColumn<double>(scoreName).ToArray(), !parse.GetValue(risk));
+            var report = new { N = times.Length, Events = events.Count(e => e), result.ConcordanceIndex, result.Concordant, result.Discordant, result.TiedPrediction, result.Comparable };
             if (parse.GetValue(json))
             {
                 CliRunner.WriteJson(report);
@@ -46,9 +54,8 @@ internal static class ConcordanceCommand
         return command;
     }
 
-    private static bool[] Events(CsvTable table, string column, string? eventValue)
+    private static bool[] Events(CsvSource source, string[] text, string column, string? eventValue)
     {
-        var text = table.Text(column, "--event");
         if (eventValue is not null)
         {
             var events = text.Select(t => t == eventValue).ToArray();
@@ -58,7 +65,7 @@ internal static class ConcordanceCommand
         {
             "1" or "true" or "TRUE" or "True" => true,
             "0" or "false" or "FALSE" or "False" => false,
-            _ => throw new FormatException($"--event column '{column}' holds '{t}' in data row {row + 1}; expected 0/1 or true/false, or name the event with --event-value."),
+            _ => throw new FormatException($"{source.Path}, line {source.Locate(row, column).Line}: --event column '{column}' holds '{t}'; expected 0/1 or true/false, or name the event with --event-value."),
         }).ToArray();
     }
 }

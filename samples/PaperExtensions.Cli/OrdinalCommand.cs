@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
+using Microsoft.ML.PaperExtensions.Categorical;
 using Microsoft.ML.PaperExtensions.Ordinal;
 using Spectre.Console;
 
@@ -12,17 +13,10 @@ namespace PaperExtensions.Cli;
 /// <summary><c>mlnet-papers ordinal</c>: fits PRESTO on a CSV file, optionally predicts another.</summary>
 internal static class OrdinalCommand
 {
-    private sealed class Row
-    {
-        public float[] Features { get; set; } = [];
-
-        public float Label { get; set; }
-    }
-
     public static Command Create()
     {
         var data = CliRunner.Required<string>("--data", "CSV file with a header row.");
-        var label = CliRunner.Required<string>("--label", "The ordered class column. Numbers are ordered numerically; text by first appearance unless --classes is given.");
+        var label = CliRunner.Required<string>("--label", "The ordered class column: numbers (ordered numerically), or text with --classes giving the order.");
         var features = new Option<string?>("--features") { Description = "Comma-separated numeric feature columns." };
         var categorical = new Option<string?>("--categorical") { Description = "Comma-separated categorical columns, treatment-coded (first level = reference; numeric levels sorted, text by first appearance)." };
         var lambda = new Option<double?>("--lambda") { Description = "The penalty strength; without it, lambda is chosen by cross-validation." };
@@ -31,10 +25,10 @@ internal static class OrdinalCommand
         var penalizeFirst = new Option<bool>("--penalize-first") { Description = "Penalise the first weight vector too (true, as the authors' final code).", DefaultValueFactory = _ => true };
         var rare = new Option<string>("--rare") { Description = "Which end class is rare: last or first.", DefaultValueFactory = _ => "last" };
         rare.AcceptOnlyFromAmong("last", "first");
-        var classes = new Option<string?>("--classes") { Description = "Comma-separated class order for a text label." };
+        var classes = new Option<string?>("--classes") { Description = "Comma-separated class order of a text label (required for one)." };
         var predict = new Option<string?>("--predict") { Description = "CSV file to predict (it may contain the label column, which is ignored)." };
         var output = new Option<string?>("--out") { Description = "Where --predict writes one row per input row: p_<class> columns in class order." };
-        var seed = new Option<int>("--seed") { Description = "Seed of the cross-validation folds.", DefaultValueFactory = _ => 1 };
+        var seed = CliRunner.SeedOption();
         var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
         var command = new Command("ordinal", "Fit PRESTO (an ordinal model for the rare end class) from a CSV file.")
@@ -50,20 +44,38 @@ internal static class OrdinalCommand
         command.SetAction((parse, cancellation) =>
         {
             var progress = new ConsoleProgress();
-            var table = CsvTable.Load(parse.GetValue(data)!, progress, cancellation);
-            var numeric = parse.GetValue(features) is { } f ? table.Columns(f, "--features") : [];
-            var factors = parse.GetValue(categorical) is { } c ? table.Columns(c, "--categorical") : [];
-            var design = DesignMatrix.Fit(table, numeric, factors);
+            var source = CsvSource.Open(parse.GetValue(data)!);
+            var numeric = parse.GetValue(features) is { } f ? source.Columns(f, "--features") : [];
+            var factors = parse.GetValue(categorical) is { } c ? source.Columns(c, "--categorical") : [];
             var labelName = parse.GetValue(label)!;
-            var (labels, classNames) = Labels(table, labelName, parse.GetValue(classes));
-
-            // The file to predict is read and coded before training, so that a mistake in it does not cost a whole fit.
-            var toPredict = parse.GetValue(predict) is { } predictFile ? design.Rows(CsvTable.Load(predictFile, progress, cancellation)) : null;
-
+            source.Column(labelName, "--label");
             var ml = new MLContext(seed: parse.GetValue(seed));
-            var view = Load(ml, design.Rows(table), labels, classNames);
+            var classNames = ClassOrder(ml, source, labelName, parse.GetValue(classes));
+
+            // The file to predict is opened and its columns checked before training, so that a mistake in it does not cost a whole fit.
+            var predictSource = parse.GetValue(predict) is { } predictFile ? CsvSource.Open(predictFile) : null;
+            var outputPath = parse.GetValue(output);
+            if (predictSource is not null)
+            {
+                foreach (var column in numeric.Concat(factors)) predictSource.Column(column, "--predict");
+                CliRunner.RefuseOverwrite(outputPath!, "--out", source.Path, predictSource.Path);
+            }
+
+            var columns = numeric.Select(n => (n, DataKind.Single)).Concat(factors.Select(n => (n, DataKind.String)))
+                .Append((labelName, classNames is null ? DataKind.Single : DataKind.String)).ToList();
+            var training = source.Load(ml, columns);
+            var coding = factors.Count == 0 ? null : ml.Transforms.Categorical.TreatmentCoding(factors.Select(f => new TreatmentCodingEstimator.ColumnOptions(f)).ToArray()).Fit(training);
+            IDataView Featurize(IDataView rows)
+            {
+                var coded = coding?.Transform(rows) ?? rows;
+                return ml.Transforms.Concatenate(FeatureColumn, [.. numeric, .. factors]).Fit(coded).Transform(coded);
+            }
+            var view = Featurize(training);
+            if (classNames is not null) view = TextToKey(ml, labelName, classNames).Fit(view).Transform(view);
             var options = new PrestoTrainer.Options
             {
+                LabelColumnName = labelName,
+                FeatureColumnName = FeatureColumn,
                 Lambda = parse.GetValue(lambda),
                 NumberOfFolds = parse.GetValue(folds),
                 NumberOfLambdas = parse.GetValue(nLambda),
@@ -72,17 +84,19 @@ internal static class OrdinalCommand
                 Seed = parse.GetValue(seed),
                 Device = CliRunner.Device(parse, device),
             };
-            using var model = ml.Ordinal().Trainers.Presto(options).Fit(view, cancellation, progress);
-            var trainingMetrics = ml.Ordinal().Evaluate(model.Transform(view), crossingRepairedColumnName: OrdinalTransformer.CrossingRepairedColumnName);
+            using var model = CliRunner.Explained(source, () => ml.Ordinal().Trainers.Presto(options).Fit(view, cancellation, progress));
+            var trainingMetrics = ml.Ordinal().Evaluate(model.Transform(view), labelName, crossingRepairedColumnName: OrdinalTransformer.CrossingRepairedColumnName);
 
             int? predictRepairs = null;
-            if (toPredict is not null)
+            if (predictSource is not null)
             {
-                var scored = model.Transform(Load(ml, toPredict, new float[toPredict.Length], null));
-                predictRepairs = WritePredictions(scored, model.Model.ClassNames, parse.GetValue(output)!);
+                if (coding is not null) CheckLevels(ml, predictSource, coding);
+                var toPredict = predictSource.Load(ml, columns.SkipLast(1).ToList());
+                predictRepairs = CliRunner.Explained(predictSource, () => WritePredictions(model.Transform(Featurize(toPredict)), model.Model.ClassNames, outputPath!));
             }
 
             var m = model.Model;
+            var featureNames = numeric.Concat(factors.SelectMany(name => coding!.Levels[name].Skip(1).Select(level => $"{name}={level}"))).ToList();
             var report = new
             {
                 N = m.RowCount,
@@ -90,7 +104,7 @@ internal static class OrdinalCommand
                 RareClass = options.RareClass.ToString().ToLowerInvariant(),
                 Lambda = m.Lambda,
                 LogLikelihood = m.LogLikelihood,
-                Features = design.Names,
+                Features = featureNames,
                 Intercepts = m.Intercepts,
                 Weights = m.Weights,
                 CvBrier = m.Path.Count == 0 ? null : m.Path.Select(p => new { p.Lambda, Brier = p.CrossValidationBrier, StandardError = p.CrossValidationBrierStandardError, p.NonZeroDifferences }).ToArray(),
@@ -110,9 +124,9 @@ internal static class OrdinalCommand
             var grid = new Table().AddColumn("feature");
             for (var k = 0; k < m.ClassCount - 1; k++) grid.AddColumn($"beta{k + 1}");
             grid.AddRow(["(intercept)", .. m.Intercepts.Select(v => v.ToString("F4", CultureInfo.InvariantCulture))]);
-            for (var j = 0; j < design.Names.Count; j++)
+            for (var j = 0; j < featureNames.Count; j++)
             {
-                grid.AddRow([Markup.Escape(design.Names[j]), .. m.Weights.Select(w => w[j].ToString("F4", CultureInfo.InvariantCulture))]);
+                grid.AddRow([Markup.Escape(featureNames[j]), .. m.Weights.Select(w => w[j].ToString("F4", CultureInfo.InvariantCulture))]);
             }
             AnsiConsole.Write(grid);
             return Task.FromResult(0);
@@ -120,60 +134,90 @@ internal static class OrdinalCommand
         return command;
     }
 
+    private const string FeatureColumn = "Features";
+
     /// <summary>
-    /// 0-based class indices and class names: numeric labels ordered numerically, text labels in the --classes order or
-    /// by first appearance.
+    /// The class order of a text label: --classes, or null when the label is numeric (ordered numerically by the trainer). A
+    /// label whose values are mostly numbers with a stray word is an error naming the word and its line, not a text label.
     /// </summary>
-    private static (float[] Labels, string[] ClassNames) Labels(CsvTable table, string column, string? classes)
+    private static string[]? ClassOrder(MLContext ml, CsvSource source, string labelName, string? classes)
     {
-        var text = table.Text(column, "--label");
-        string[] names;
+        var distinct = new Dictionary<string, long>(StringComparer.Ordinal);
+        long row = 0;
+        foreach (var value in source.Text(ml, [labelName]))
+        {
+            distinct.TryAdd(value[0], row++);
+            if (value[0].Length == 0) throw new FormatException($"{source.Path}, line {source.Locate(row - 1, labelName).Line}: --label column '{labelName}' is empty; every row needs a class.");
+        }
+        var numbers = distinct.Keys.Where(CsvSource.IsNumber).ToList();
         if (classes is not null)
         {
-            names = classes.Split(',', StringSplitOptions.TrimEntries);
+            var order = classes.Split(',', StringSplitOptions.TrimEntries);
+            var unlisted = distinct.Where(d => !order.Contains(d.Key)).MinBy(d => d.Value);
+            if (unlisted.Key is not null)
+            {
+                throw new FormatException($"{source.Path}, line {source.Locate(unlisted.Value, labelName).Line}: --label column '{labelName}' holds '{unlisted.Key}', which --classes does not list.");
+            }
+            return order;
         }
-        else if (text.All(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+        if (numbers.Count == distinct.Count) return null;
+        if (numbers.Count * 2 >= distinct.Count)
         {
-            names = text.Distinct().OrderBy(t => double.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+            var word = distinct.Where(d => !CsvSource.IsNumber(d.Key)).MinBy(d => d.Value);
+            throw new FormatException($"{source.Path}, line {source.Locate(word.Value, labelName).Line}: --label column '{labelName}' holds '{word.Key}' among numbers; " +
+                "fix the value, or give the class order with --classes if the label really is text.");
         }
-        else
-        {
-            names = text.Distinct().ToArray();
-        }
-        var labels = text.Select((t, r) =>
-        {
-            var index = Array.IndexOf(names, t);
-            return index >= 0 ? index : throw new FormatException($"{table.Source}, data row {r + 1}: --label column '{column}' holds '{t}', which --classes does not list.");
-        }).Select(i => (float)i).ToArray();
-        return (labels, names);
+        throw new ArgumentException($"--label column '{labelName}' is text ({string.Join(", ", distinct.Keys.Take(6))}{(distinct.Count > 6 ? ", ..." : "")}); " +
+            "an ordinal model needs the classes in order: give it with --classes.");
     }
 
-    /// <summary>An IDataView with a Features vector and, when class names are given, a key Label whose key values are those names.</summary>
-    private static IDataView Load(MLContext ml, float[][] features, float[] labels, string[]? classNames)
+    /// <summary>A text label as a key whose key values are the class names in the given order.</summary>
+    private static IEstimator<ITransformer> TextToKey(MLContext ml, string labelName, string[] classNames) =>
+        ml.Transforms.Conversion.MapValueToKey(labelName, keyData: ml.Data.LoadFromEnumerable(classNames.Select(n => new ClassName { Value = n })));
+
+    private sealed class ClassName
     {
-        var definition = SchemaDefinition.Create(typeof(Row));
-        definition[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features.Length == 0 ? 1 : features[0].Length);
-        var view = ml.Data.LoadFromEnumerable(features.Select((f, i) => new Row { Features = f, Label = labels[i] }), definition);
-        if (classNames is null)
-        {
-            return view;
-        }
-        var named = ml.Transforms.Conversion.MapValue(nameof(Row.Label), classNames.Select((n, i) => new KeyValuePair<float, string>(i, n)), nameof(Row.Label));
-        var keyData = ml.Data.LoadFromEnumerable(classNames.Select(n => new { Label = n }));
-        return named.Append(ml.Transforms.Conversion.MapValueToKey(nameof(Row.Label), keyData: keyData)).Fit(view).Transform(view);
+        public string Value { get; set; } = "";
     }
 
+    /// <summary>Every level of a categorical column of the file to predict must be one the training data had.</summary>
+    private static void CheckLevels(MLContext ml, CsvSource predict, TreatmentCodingTransformer featurizer)
+    {
+        var columns = featurizer.Columns.Select(c => c.Input).ToList();
+        if (columns.Count == 0) return;
+        long row = 0;
+        foreach (var values in predict.Text(ml, columns))
+        {
+            for (var j = 0; j < columns.Count; j++)
+            {
+                var levels = featurizer.Levels[columns[j]];
+                if (!levels.Contains(values[j]))
+                {
+                    throw new FormatException($"{predict.Path}, line {predict.Locate(row, columns[j]).Line}: --categorical column '{columns[j]}' holds '{values[j]}', a level the training data did not have ({string.Join(", ", levels)}).");
+                }
+            }
+            row++;
+        }
+    }
+
+    /// <summary>Writes p_&lt;class&gt; columns, one row per input row, streaming; returns the number of repaired rows.</summary>
     private static int WritePredictions(IDataView scored, IReadOnlyList<string> classNames, string path)
     {
-        var probabilities = scored.GetColumn<float[]>("Score").ToArray();
-        var repaired = scored.GetColumn<bool>(OrdinalTransformer.CrossingRepairedColumnName).Count(r => r);
-        var text = new StringBuilder();
-        text.AppendLine(string.Join(',', classNames.Select(n => Quote("p_" + n))));
-        foreach (var row in probabilities)
+        using var writer = new StreamWriter(path);
+        writer.WriteLine(string.Join(',', classNames.Select(n => Quote("p_" + n))));
+        using var cursor = scored.GetRowCursor([scored.Schema[ColumnNames.Score], scored.Schema[OrdinalTransformer.CrossingRepairedColumnName]]);
+        var score = cursor.GetGetter<VBuffer<float>>(scored.Schema[ColumnNames.Score]);
+        var crossed = cursor.GetGetter<bool>(scored.Schema[OrdinalTransformer.CrossingRepairedColumnName]);
+        var probabilities = default(VBuffer<float>);
+        var flag = false;
+        var repaired = 0;
+        while (cursor.MoveNext())
         {
-            text.AppendLine(string.Join(',', row.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+            score(ref probabilities);
+            crossed(ref flag);
+            repaired += flag ? 1 : 0;
+            writer.WriteLine(string.Join(',', probabilities.DenseValues().Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
         }
-        File.WriteAllText(path, text.ToString());
         return repaired;
     }
 

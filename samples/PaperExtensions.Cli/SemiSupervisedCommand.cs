@@ -12,18 +12,6 @@ namespace PaperExtensions.Cli;
 /// <summary><c>mlnet-papers semisupervised</c>: WAD or a baseline on a CSV file whose unlabelled rows have an empty label.</summary>
 internal static class SemiSupervisedCommand
 {
-    private sealed class NumericRow
-    {
-        public float Label { get; set; }
-        public float[] Features { get; set; } = [];
-    }
-
-    private sealed class TextRow
-    {
-        public string Label { get; set; } = "";
-        public float[] Features { get; set; } = [];
-    }
-
     public static Command Create()
     {
         var train = CliRunner.Required<string>("--train", "CSV file with a header row; rows with an empty label are unlabelled.");
@@ -32,7 +20,7 @@ internal static class SemiSupervisedCommand
         var features = new Option<string?>("--features") { Description = "Comma-separated numeric feature columns; default: every other column that is numeric in all rows." };
         var method = new Option<string>("--method") { Description = "wad, or a baseline: supervised, pseudolabel, selftraining.", DefaultValueFactory = _ => "wad" };
         method.AcceptOnlyFromAmong("wad", "supervised", "pseudolabel", "selftraining");
-        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, batches and corruption.", DefaultValueFactory = _ => 1 };
+        var seed = CliRunner.SeedOption();
         var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
         var command = new Command("semisupervised", "Train WAD (semi-supervised, robust to unknown classes among the unlabelled rows) from a CSV file.")
@@ -42,29 +30,33 @@ internal static class SemiSupervisedCommand
         command.SetAction((parse, cancellation) =>
         {
             var progress = new ConsoleProgress();
-            var table = CsvTable.Load(parse.GetValue(train)!, progress, cancellation);
+            var source = CsvSource.Open(parse.GetValue(train)!);
             var labelName = parse.GetValue(label)!;
-            table.Column(labelName, "--label");
-            var featureNames = parse.GetValue(features) is { } f ? table.Columns(f, "--features") : NumericColumns(table, labelName);
-            if (featureNames.Count == 0) throw new ArgumentException($"{table.Source} has no numeric column besides --label '{labelName}'; name them with --features.");
-            var labels = table.Text(labelName, "--label");
-            var numeric = labels.Where(l => l.Length > 0).All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+            source.Column(labelName, "--label");
+            var ml = new MLContext(seed: parse.GetValue(seed));
+            var (numeric, numericLabel) = NumericColumns(ml, source, labelName);
+            var featureNames = parse.GetValue(features) is { } f ? source.Columns(f, "--features") : numeric;
+            if (featureNames.Count == 0) throw new ArgumentException($"{source.Path} has no numeric column besides --label '{labelName}'; name them with --features.");
+            var columns = featureNames.Select(n => (n, DataKind.Single)).Append((labelName, numericLabel ? DataKind.Single : DataKind.String)).ToList();
 
-            // The test file is read and checked before training, so that a mistake in it does not cost a whole fit.
-            string[]? truth = null;
-            float[][]? testFeatures = null;
-            if (parse.GetValue(test) is { } testFile)
+            // The test file is opened and checked before training, so that a mistake in it does not cost a whole fit.
+            var testSource = parse.GetValue(test) is { } testFile ? CsvSource.Open(testFile) : null;
+            if (testSource is not null)
             {
-                var testTable = CsvTable.Load(testFile, progress, cancellation);
-                truth = testTable.Text(labelName, "--label");
-                var empty = Array.FindIndex(truth, t => t.Length == 0);
-                if (empty >= 0) throw new FormatException($"{testTable.Source}, data row {empty + 1}: the --test rows need a label.");
-                testFeatures = Features(testTable, featureNames);
+                testSource.Column(labelName, "--label");
+                foreach (var column in featureNames) testSource.Column(column, "--features");
+                var row = 0L;
+                foreach (var value in testSource.Text(ml, [labelName]))
+                {
+                    if (value[0].Length == 0) throw new FormatException($"{testSource.Path}, line {testSource.Locate(row, labelName).Line}: the --test rows need a label.");
+                    row++;
+                }
             }
 
-            var ml = new MLContext(seed: parse.GetValue(seed));
             var options = new WadTrainer.Options
             {
+                LabelColumnName = labelName,
+                FeatureColumnName = FeatureColumn,
                 Method = parse.GetValue(method) switch
                 {
                     "supervised" => SemiSupervisedMethod.SupervisedOnly,
@@ -75,25 +67,21 @@ internal static class SemiSupervisedCommand
                 Seed = parse.GetValue(seed),
                 Device = CliRunner.Device(parse, device),
             };
-            using var model = ml.SemiSupervised().Trainers.Wad(options).Fit(Load(ml, Features(table, featureNames), labels, numeric), cancellation, progress);
+            var concatenate = ml.Transforms.Concatenate(FeatureColumn, [.. featureNames]);
+            var training = source.Load(ml, columns, emptyIsMissing: [labelName]);
+            var trainView = concatenate.Fit(training).Transform(training);
+            using var model = CliRunner.Explained(source, () => ml.SemiSupervised().Trainers.Wad(options).Fit(trainView, cancellation, progress));
             var m = model.Model;
 
-            double? accuracy = null, macroF1 = null;
-            int? testRows = null, unknownTestRows = null;
-            if (truth is not null)
+            SemiSupervisedEvaluation? evaluation = null;
+            if (testSource is not null)
             {
-                var predicted = model.Transform(Load(ml, testFeatures!, truth.Select(_ => "").ToArray(), numeric))
-                    .GetColumn<uint>(ColumnNames.PredictedLabel).Select(k => (int)k - 1).ToArray();
-                var truthIndex = truth.Select(t => ClassIndex(m.ClassNames, t, numeric)).ToArray();
-                var known = Enumerable.Range(0, truth.Length).Where(i => truthIndex[i] >= 0).ToArray();
-                testRows = known.Length;
-                unknownTestRows = truth.Length - known.Length;
-                if (known.Length > 0)
-                {
-                    accuracy = ClassificationMetrics.Accuracy(known.Select(i => truthIndex[i]).ToArray(), known.Select(i => predicted[i]).ToArray());
-                    macroF1 = ClassificationMetrics.MacroF1(known.Select(i => truthIndex[i]).ToArray(), known.Select(i => predicted[i]).ToArray(), m.ClassNames.Count);
-                }
+                var testView = testSource.Load(ml, columns);
+                evaluation = CliRunner.Explained(testSource, () => ml.SemiSupervised().Evaluate(model.Transform(concatenate.Fit(testView).Transform(testView)), labelName));
             }
+            double? accuracy = evaluation is { KnownClassRows: > 0 } ? evaluation.Accuracy : null;
+            double? macroF1 = evaluation is { KnownClassRows: > 0 } ? evaluation.MacroF1 : null;
+            int? testRows = evaluation?.KnownClassRows, unknownTestRows = evaluation?.UnknownClassRows;
 
             var report = new
             {
@@ -129,43 +117,27 @@ internal static class SemiSupervisedCommand
         return command;
     }
 
-    private static IReadOnlyList<string> NumericColumns(CsvTable table, string labelName) =>
-        table.Header.Where(h => h != labelName && table.Text(h, "--features").All(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _))).ToList();
+    private const string FeatureColumn = "Features";
 
-    private static float[][] Features(CsvTable table, IReadOnlyList<string> names)
+    /// <summary>
+    /// The columns other than the label that are numeric in every row, and whether the label's non-empty values are all
+    /// numbers (then it is read as Single with NaN for unlabelled rows, else as text with empty for unlabelled rows).
+    /// </summary>
+    private static (IReadOnlyList<string> Numeric, bool NumericLabel) NumericColumns(MLContext ml, CsvSource source, string labelName)
     {
-        var columns = names.Select(n => table.Numbers(n, "--features")).ToArray();
-        return Enumerable.Range(0, table.RowCount).Select(r => columns.Select(c => (float)c[r]).ToArray()).ToArray();
-    }
-
-    private static int ClassIndex(IReadOnlyList<string> classNames, string label, bool numeric)
-    {
-        for (var k = 0; k < classNames.Count; k++)
+        var names = source.Header.ToList();
+        var numeric = new bool[names.Count];
+        Array.Fill(numeric, true);
+        var labelIndex = names.IndexOf(labelName);
+        var labelNumeric = true;
+        foreach (var row in source.Text(ml, names))
         {
-            var same = numeric
-                ? double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v == double.Parse(classNames[k], CultureInfo.InvariantCulture)
-                : label == classNames[k];
-            if (same) return k;
-        }
-        return -1;
-    }
-
-    /// <summary>A Features vector and a Label: Single with NaN for empty labels when the labels are numbers, else text.</summary>
-    private static IDataView Load(MLContext ml, float[][] features, string[] labels, bool numeric)
-    {
-        var width = features.Length == 0 ? 0 : features[0].Length;
-        if (numeric)
-        {
-            var schema = SchemaDefinition.Create(typeof(NumericRow));
-            schema[nameof(NumericRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-            return ml.Data.LoadFromEnumerable(features.Select((x, i) => new NumericRow
+            for (var j = 0; j < row.Length; j++)
             {
-                Features = x,
-                Label = labels[i].Length == 0 ? float.NaN : float.Parse(labels[i], CultureInfo.InvariantCulture),
-            }).ToList(), schema);
+                if (j == labelIndex) labelNumeric &= row[j].Length == 0 || CsvSource.IsNumber(row[j]);
+                else numeric[j] &= CsvSource.IsNumber(row[j]);
+            }
         }
-        var textSchema = SchemaDefinition.Create(typeof(TextRow));
-        textSchema[nameof(TextRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        return ml.Data.LoadFromEnumerable(features.Select((x, i) => new TextRow { Features = x, Label = labels[i] }).ToList(), textSchema);
+        return (names.Where((n, j) => j != labelIndex && numeric[j]).ToList(), labelNumeric);
     }
 }

@@ -26,25 +26,35 @@ internal static class SurvivalCommand
         var times = new Option<string?>("--times") { Description = "Comma-separated times at which to report survival probabilities." };
         var plot = new Option<string?>("--plot") { Description = "Write fitted survival curves over the Kaplan-Meier curve to this PNG file." };
         var dropMissing = new Option<bool>("--drop-missing") { Description = "Drop rows with an empty field in a used column (the count is reported); otherwise they are an error." };
+        var seed = CliRunner.SeedOption();
         var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
         var command = new Command("survival", "Fit the APGW flexible parametric survival model (Weibull, Burr XII, Gompertz and cure models as special cases).")
         {
-            data, time, eventColumn, eventValue, entry, ph, aft, shape, kappa, times, plot, dropMissing, device, json,
+            data, time, eventColumn, eventValue, entry, ph, aft, shape, kappa, times, plot, dropMissing, seed, device, json,
         };
         command.SetAction((parse, cancellation) =>
         {
             var progress = new ConsoleProgress();
-            var table = CsvTable.Load(parse.GetValue(data)!, progress, cancellation);
-            var list = (Option<string?> option) => parse.GetValue(option) is { } v ? table.Columns(v, option.Name).ToArray() : [];
+            var source = CsvSource.Open(parse.GetValue(data)!);
+            var list = (Option<string?> option) => parse.GetValue(option) is { } v ? source.Columns(v, option.Name).ToArray() : [];
             var (phColumns, aftColumns, shapeColumns) = (list(ph), list(aft), list(shape));
+            source.Column(parse.GetValue(time)!, "--time");
+            source.Column(parse.GetValue(eventColumn)!, "--event");
+            if (parse.GetValue(entry) is { } entryColumn) source.Column(entryColumn, "--entry");
             var used = new[] { parse.GetValue(time)!, parse.GetValue(eventColumn)! }.Concat(parse.GetValue(entry) is { } e ? [e] : [])
                 .Concat(phColumns).Concat(aftColumns).Concat(shapeColumns).Distinct().ToArray();
-            var (rows, dropped) = Rows(table, used, parse.GetValue(dropMissing));
-            if (dropped > 0) Console.Error.WriteLine($"mlnet-papers: dropped {dropped} of {table.RowCount} rows with missing values in {string.Join(", ", used)}.");
 
-            var ml = new MLContext(seed: 1);
-            var view = Load(used, rows);
+            var ml = new MLContext(seed: parse.GetValue(seed));
+            var view = source.Load(ml, used.Select(c => (c, DataKind.Double)).ToList(), emptyIsMissing: parse.GetValue(dropMissing) ? used : null);
+            var dropped = 0L;
+            if (parse.GetValue(dropMissing))
+            {
+                var total = Count(view);
+                view = ml.Data.FilterRowsByMissingValues(view, used);
+                dropped = total - Count(view);
+                if (dropped > 0) Console.Error.WriteLine($"mlnet-papers: dropped {dropped} of {total} rows with missing values in {string.Join(", ", used)}.");
+            }
             var kappaText = parse.GetValue(kappa)!;
             var options = new FlexibleSurvivalTrainer.Options
             {
@@ -66,9 +76,9 @@ internal static class SurvivalCommand
             {
                 throw new ArgumentException("Name at least one covariate with --ph, --aft or --shape.");
             }
-            using var model = ml.Survival().Trainers.FlexibleParametric(options).Fit(view, cancellation, progress);
+            using var model = CliRunner.Explained(source, () => ml.Survival().Trainers.FlexibleParametric(options).Fit(view, cancellation, progress));
             var m = model.Model;
-            if (parse.GetValue(plot) is { } png) SurvivalPlot.Write(png, model, rows, used, options);
+            if (parse.GetValue(plot) is { } png) SurvivalPlot.Write(png, model, Rows(view, used), used, options);
 
             if (parse.GetValue(json))
             {
@@ -95,28 +105,18 @@ internal static class SurvivalCommand
         return command;
     }
 
-    /// <summary>The used columns as numbers, rows with an empty field dropped when asked (else an error from CsvTable).</summary>
-    private static (double[][] Rows, int Dropped) Rows(CsvTable table, string[] columns, bool dropMissing)
+    private static long Count(IDataView view)
     {
-        var keep = Enumerable.Range(0, table.RowCount).ToArray();
-        if (dropMissing)
-        {
-            var text = columns.Select(c => table.Text(c, "--data")).ToArray();
-            keep = keep.Where(r => text.All(column => column[r].Length > 0)).ToArray();
-        }
-        var values = columns.Select(c => dropMissing ? NumbersOf(table, c, keep) : table.Numbers(c, "used by the model; --drop-missing skips such rows")).ToArray();
-        var rows = keep.Select((_, i) => values.Select(v => v[i]).ToArray()).ToArray();
-        return (rows, table.RowCount - keep.Length);
+        using var cursor = view.GetRowCursor([]);
+        var count = 0L;
+        while (cursor.MoveNext()) count++;
+        return count;
     }
 
-    private static double[] NumbersOf(CsvTable table, string column, int[] keep)
+    /// <summary>The used columns row by row, for the plot.</summary>
+    private static double[][] Rows(IDataView view, string[] columns)
     {
-        var text = table.Text(column, "--data");
-        return keep.Select(r => double.TryParse(text[r], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
-            : throw new FormatException($"{table.Source}, data row {r + 1}: column '{column}' holds '{text[r]}', which is not a number.")).ToArray();
+        var values = columns.Select(c => view.GetColumn<double>(c).ToArray()).ToArray();
+        return Enumerable.Range(0, values[0].Length).Select(i => values.Select(v => v[i]).ToArray()).ToArray();
     }
-
-    /// <summary>An IDataView with one Double column per used CSV column.</summary>
-    private static IDataView Load(string[] columns, double[][] rows) =>
-        new ColumnarDataView(columns, Enumerable.Range(0, columns.Length).Select(j => rows.Select(r => r[j]).ToArray()).ToArray());
 }

@@ -6,7 +6,7 @@ using Microsoft.ML.PaperExtensions.Ordinal;
 using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.PaperExtensions.SemiSupervised;
 using Microsoft.ML.PaperExtensions.Survival;
-using PaperExtensions.Demo;
+using Microsoft.ML.PaperExtensions.TestSupport;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.PaperExtensions.Benchmarks;
@@ -116,7 +116,7 @@ internal static class DeviceCheck
     private static Case SoupCase(string data)
     {
         var ml = new MLContext(seed: 1);
-        var soup = ml.Data.Cache(SoupData.Load(ml, Path.Combine(data, "soup.csv")));
+        var soup = ml.Data.Cache(SoupFeatures.Load(ml, Path.Combine(data, "soup.csv")));
         return new Case("PRESTO, soup (1,847 rows), 5-fold CV path + refit", device =>
             OrdinalNumbers(ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { Seed = 1, Device = device }).Fit(soup).Model), 1e-6, "logLik, lambda, coefficients");
     }

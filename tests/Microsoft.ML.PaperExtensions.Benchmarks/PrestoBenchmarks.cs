@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using Microsoft.ML.Data;
-using PaperExtensions.Demo;
+using Microsoft.ML.PaperExtensions.TestSupport;
 
 namespace Microsoft.ML.PaperExtensions.Benchmarks;
 
@@ -19,7 +19,7 @@ public class PrestoSoupBenchmarks
     public void Setup()
     {
         _ml = new MLContext(seed: 1);
-        _soup = _ml.Data.Cache(SoupData.Load(_ml, Path.Combine(AppContext.BaseDirectory, "data", "soup.csv")));
+        _soup = _ml.Data.Cache(SoupFeatures.Load(_ml, Path.Combine(AppContext.BaseDirectory, "data", "soup.csv")));
         PrestoCrossValidatedPath();
     }
 

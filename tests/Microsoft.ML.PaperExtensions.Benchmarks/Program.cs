@@ -30,6 +30,13 @@ if (args is ["digits-splits", var folder, .. var more])
     SemiSupervisedQuality.ExportSplits(folder, more.Length > 0 ? int.Parse(more[0], CultureInfo.InvariantCulture) : 5);
     return 0;
 }
+// ./build.sh bench presto-simulation [replicates]: the PRESTO paper's simulations 4.1 and 4.2 (PrestoSimulation.cs), median
+// rare-class MSE ratios of PRESTO against proportional odds and a separate logistic regression, next to the paper's.
+if (args is ["presto-simulation", .. var count])
+{
+    PrestoSimulationReport.Run(count.Length > 0 ? int.Parse(count[0], CultureInfo.InvariantCulture) : 20);
+    return 0;
+}
 // ./build.sh bench device-check [report.md]: every trainer on the CPU and on CUDA, timed and compared (DeviceCheck.cs).
 if (args is ["device-check", .. var report])
 {

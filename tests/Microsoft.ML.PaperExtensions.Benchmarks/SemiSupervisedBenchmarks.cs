@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML.PaperExtensions.SemiSupervised;
-using PaperExtensions.Demo;
+using Microsoft.ML.PaperExtensions.TestSupport;
 
 namespace Microsoft.ML.PaperExtensions.Benchmarks;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.PaperExtensions.SemiSupervised;
-using PaperExtensions.Demo;
+using Microsoft.ML.PaperExtensions.TestSupport;
 
 namespace Microsoft.ML.PaperExtensions.Benchmarks;
 

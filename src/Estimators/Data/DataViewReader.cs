@@ -132,7 +132,7 @@ internal static class DataViewReader
                     : request.AllowMissingLabels ? "infinite values" : "NaN or infinite values", request.LabelOption),
                 _ => ("Example weight", request.WeightColumn!, "NaN, infinite or negative values", request.WeightOption),
             };
-            throw new ArgumentException($"{role} column '{name}' has {what} in {badRows[j]} of {row} rows (first at row {firstBad[j]}).", option);
+            throw new DataValueException($"{role} column '{name}' has {what} in {badRows[j]} of {row} rows (first at row {firstBad[j]}).", option, name, firstBad[j], badRows[j]);
         }
         if (row < capacity)
         {

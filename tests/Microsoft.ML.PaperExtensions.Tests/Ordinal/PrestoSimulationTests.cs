@@ -1,4 +1,4 @@
-using PaperExtensions.PrestoSimulation;
+using Microsoft.ML.PaperExtensions.TestSupport;
 
 namespace Microsoft.ML.PaperExtensions.Tests.Ordinal;
 

@@ -3,14 +3,14 @@ using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
 using Microsoft.ML.PaperExtensions.Ordinal;
 
-namespace PaperExtensions.PrestoSimulation;
+namespace Microsoft.ML.PaperExtensions.TestSupport;
 
 /// <summary>A design of the PRESTO paper's section 4 (spec section 12): n = 2500, p = 10, K = 4, x uniform on [-1, 1].</summary>
 /// <param name="Name">For the report.</param>
 /// <param name="Intercepts">alpha_1..alpha_3; the last one sets the rare-class frequency.</param>
 /// <param name="Dense">Dense differences (all U(-0.5, 0.5)) instead of sparse ones.</param>
 /// <param name="DeviationProbability">Sparse design: probability that a coordinate of beta_1 is 0.5 and that an increment is +-0.5.</param>
-internal sealed record Design(string Name, double[] Intercepts, bool Dense, double DeviationProbability = 0.5)
+public sealed record Design(string Name, double[] Intercepts, bool Dense, double DeviationProbability = 0.5)
 {
     public const int Rows = 2500;
     public const int Features = 10;
@@ -21,9 +21,9 @@ internal sealed record Design(string Name, double[] Intercepts, bool Dense, doub
 }
 
 /// <summary>One replicate: the three methods' rare-class MSE against the true P(Y = K | x) on the training points.</summary>
-internal sealed record ReplicateResult(double Presto, double ProportionalOdds, double Logit, double RareFrequency);
+public sealed record ReplicateResult(double Presto, double ProportionalOdds, double Logit, double RareFrequency);
 
-internal static class Simulation
+public static class Simulation
 {
     internal sealed class Row
     {

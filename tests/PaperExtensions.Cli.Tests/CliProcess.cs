@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace Microsoft.ML.PaperExtensions.Tests.Cli;
+namespace PaperExtensions.Cli.Tests;
 
 /// <summary>Runs <c>mlnet-papers</c> in its own process, as a user would.</summary>
 internal static class CliProcess

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.PaperExtensions.Tests.Cli;
+namespace PaperExtensions.Cli.Tests;
 
 [TestClass]
 public sealed class SemiSupervisedCliTests

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Microsoft.ML.PaperExtensions.Tests.Cli;
+namespace PaperExtensions.Cli.Tests;
 
 [TestClass]
 public sealed class OrdinalCliTests

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.PaperExtensions.Tests.Cli;
+namespace PaperExtensions.Cli.Tests;
 
 [TestClass]
 public sealed class SurvivalCliTests
@@ -30,7 +30,7 @@ public sealed class SurvivalCliTests
         string[] args = ["survival", "--data", CliProcess.DataFile("lung.csv"), "--time", "time", "--event", "status", "--event-value", "2", "--ph", "age,ph.ecog", "--json"];
         var error = CliProcess.Run(args);
         Assert.AreEqual(1, error.ExitCode);
-        StringAssert.Contains(error.Error, "column 'ph.ecog' (used by the model; --drop-missing skips such rows) is empty");
+        StringAssert.Contains(error.Error, "lung.csv, line 15: column 'ph.ecog' is empty", "the file, the line and the column");
 
         var result = CliProcess.Run([.. args, "--drop-missing"]);
         Assert.AreEqual(0, result.ExitCode, result.Error);

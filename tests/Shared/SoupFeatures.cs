@@ -2,14 +2,14 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace PaperExtensions.Demo;
+namespace Microsoft.ML.PaperExtensions.TestSupport;
 
 /// <summary>
 /// soup.csv as the PRESTO paper uses it: class k = 7 - SURENESS (the rare class "reference, sure" is k = 6, the last),
 /// and 22 treatment-coded dummies from PROD, DAY, SOUPTYPE, SOUPFREQ, COLD, EASY, GENDER, AGEGROUP and LOCATION, with
 /// the reference levels of R's ordinal::soup.
 /// </summary>
-public static class SoupData
+public static class SoupFeatures
 {
     /// <summary>One rating.</summary>
     public sealed class Row

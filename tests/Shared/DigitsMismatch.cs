@@ -6,7 +6,7 @@ using Microsoft.ML.PaperExtensions.Metrics;
 using Microsoft.ML.PaperExtensions.Protocols;
 using Microsoft.ML.PaperExtensions.SemiSupervised;
 
-namespace PaperExtensions.Demo;
+namespace Microsoft.ML.PaperExtensions.TestSupport;
 
 /// <summary>
 /// digits.csv under class mismatch (WAD spec, section 5): digits 0-5 known, 6-9 unknown, 3 labelled rows per known class,
