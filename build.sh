@@ -4,13 +4,28 @@
 #   ./build.sh test        native set-up, then the test suite (all but [TestCategory("Slow")])
 #   ./build.sh test-all    native set-up, then every test, the slow ones too
 #   ./build.sh bench [..]  BenchmarkDotNet in Release; extra arguments go to BenchmarkDotNet (for example --filter '*Reader*')
-#   ./build.sh pack        NuGet packages into nuget/
+#   ./build.sh pack        NuGet packages (.nupkg and .snupkg) of the three libraries into nuget/
+#   ./build.sh consume     pack, then build and run samples/PaperExtensions.Consume from the packages alone and
+#                          compare its predictions with samples/PaperExtensions.Consume/expected-output.txt
 #   ./build.sh setup       only the native set-up (eng/setup-native.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 solution=Microsoft.ML.PaperExtensions.sln
+libraries=(src/Estimators/Microsoft.ML.PaperExtensions.csproj src/Trainers/Microsoft.ML.PaperExtensions.Trainers.csproj src/Transforms/Microsoft.ML.PaperExtensions.Transforms.csproj)
+
+pack() {
+  rm -f nuget/*.nupkg nuget/*.snupkg
+  local repository=() commit
+  commit=$(git rev-parse HEAD 2>/dev/null || true)
+  [ -n "$commit" ] && repository+=("-p:RepositoryCommit=$commit")
+  if url=$(git remote get-url origin 2>/dev/null); then repository+=("-p:RepositoryUrl=$url"); fi
+  for project in "${libraries[@]}"; do
+    dotnet pack "$project" -c Release -v quiet -nologo "${repository[@]}"
+  done
+  ls nuget/*.nupkg nuget/*.snupkg
+}
 
 run_tests() {
   local log status
@@ -48,8 +63,16 @@ case "$command" in
     bash eng/setup-native.sh
     dotnet run --project tests/Microsoft.ML.PaperExtensions.Benchmarks/Microsoft.ML.PaperExtensions.Benchmarks.csproj -c Release -- "$@" ;;
   pack)
-    dotnet pack "$solution" -c Release -v quiet -nologo
-    ls nuget/*.nupkg ;;
+    pack ;;
+  consume)
+    bash eng/setup-native.sh
+    pack
+    consume=samples/PaperExtensions.Consume
+    rm -rf "$consume/obj" "$consume/bin"
+    dotnet build "$consume/PaperExtensions.Consume.csproj" -c Release -v quiet -nologo
+    actual=$(mktemp)
+    dotnet run --project "$consume/PaperExtensions.Consume.csproj" -c Release --no-build -- samples/data/soup.csv > "$actual"
+    if diff -u "$consume/expected-output.txt" "$actual"; then echo "consume: the packaged model predicts as expected"; else echo "consume: predictions differ from $consume/expected-output.txt" >&2; exit 1; fi ;;
   *)
     sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     [ "$command" = help ] ;;

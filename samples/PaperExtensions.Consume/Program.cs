@@ -14,7 +14,7 @@ var soup = ml.Data.LoadFromTextFile(path,
      new TextLoader.Column("DAY", DataKind.String, 4), new TextLoader.Column("COLD", DataKind.String, 7)],
     separatorChar: ',', hasHeader: true, allowQuoting: true);
 
-var pipeline = ml.Transforms.Categorical.TreatmentCoding(new("PROD"), new("DAY"), new("COLD"))
+var pipeline = ml.Transforms.Categorical.TreatmentCoding("PROD", "DAY", "COLD")
     .Append(ml.Transforms.Concatenate("Features", "PROD", "DAY", "COLD"))
     .Append(ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { LabelColumnName = "SURENESS", RareClass = RareClassPosition.First, Lambda = 0.01 }));
 var model = pipeline.Fit(soup);
