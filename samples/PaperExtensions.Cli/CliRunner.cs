@@ -38,6 +38,17 @@ internal static class CliRunner
     /// <summary>The training device a parsed --device names.</summary>
     public static ComputeDevice Device(ParseResult parse, Option<string> device) => Enum.Parse<ComputeDevice>(parse.GetValue(device)!, ignoreCase: true);
 
+    /// <summary>An MLContext whose warnings (a fit that did not converge, a likelihood without an interior maximum) go to standard error.</summary>
+    public static Microsoft.ML.MLContext Context(int? seed = null)
+    {
+        var ml = new Microsoft.ML.MLContext(seed);
+        ml.Log += (_, e) =>
+        {
+            if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning) Console.Error.WriteLine("mlnet-papers: warning: " + e.RawMessage.ReplaceLineEndings(" "));
+        };
+        return ml;
+    }
+
     /// <summary>The --seed option of every training command.</summary>
     public static Option<int> SeedOption() => new("--seed") { Description = "Seed of everything random in the fit (folds, initial weights, batches).", DefaultValueFactory = _ => 1 };
 

@@ -28,7 +28,7 @@ internal static class ConcordanceCommand
             source.Column(timeName, "--time");
             source.Column(eventName, "--event");
             source.Column(scoreName, "--score");
-            var ml = new MLContext();
+            var ml = CliRunner.Context();
             var view = source.Load(ml, [(timeName, DataKind.Double), (scoreName, DataKind.Double), (eventName, DataKind.String)]);
             var times = view.GetColumn<double>(timeName).ToArray();
             var bad = Array.FindIndex(times, t => t <= 0);

@@ -49,7 +49,7 @@ internal static class OrdinalCommand
             var factors = parse.GetValue(categorical) is { } c ? source.Columns(c, "--categorical") : [];
             var labelName = parse.GetValue(label)!;
             source.Column(labelName, "--label");
-            var ml = new MLContext(seed: parse.GetValue(seed));
+            var ml = CliRunner.Context(parse.GetValue(seed));
             var classNames = ClassOrder(ml, source, labelName, parse.GetValue(classes));
 
             // The file to predict is opened and its columns checked before training, so that a mistake in it does not cost a whole fit.

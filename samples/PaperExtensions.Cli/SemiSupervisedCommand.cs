@@ -33,7 +33,7 @@ internal static class SemiSupervisedCommand
             var source = CsvSource.Open(parse.GetValue(train)!);
             var labelName = parse.GetValue(label)!;
             source.Column(labelName, "--label");
-            var ml = new MLContext(seed: parse.GetValue(seed));
+            var ml = CliRunner.Context(parse.GetValue(seed));
             var (numeric, numericLabel) = NumericColumns(ml, source, labelName);
             var featureNames = parse.GetValue(features) is { } f ? source.Columns(f, "--features") : numeric;
             if (featureNames.Count == 0) throw new ArgumentException($"{source.Path} has no numeric column besides --label '{labelName}'; name them with --features.");

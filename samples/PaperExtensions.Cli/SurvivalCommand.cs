@@ -45,7 +45,7 @@ internal static class SurvivalCommand
             var used = new[] { parse.GetValue(time)!, parse.GetValue(eventColumn)! }.Concat(parse.GetValue(entry) is { } e ? [e] : [])
                 .Concat(phColumns).Concat(aftColumns).Concat(shapeColumns).Distinct().ToArray();
 
-            var ml = new MLContext(seed: parse.GetValue(seed));
+            var ml = CliRunner.Context(parse.GetValue(seed));
             var view = source.Load(ml, used.Select(c => (c, DataKind.Double)).ToList(), emptyIsMissing: parse.GetValue(dropMissing) ? used : null);
             var dropped = 0L;
             if (parse.GetValue(dropMissing))
@@ -93,6 +93,8 @@ internal static class SurvivalCommand
                     Kappa = double.IsPositiveInfinity(m.Kappa) ? (double?)null : m.Kappa,
                     m.GompertzLimit,
                     m.Converged,
+                    m.AtBoundary,
+                    m.Boundary,
                     m.Iterations,
                     Coefficients = m.Coefficients.Select(c => new { c.Parameter, c.Term, c.Estimate, StdError = c.StandardError, c.Z, c.P, c.Fixed }),
                     m.Notes,

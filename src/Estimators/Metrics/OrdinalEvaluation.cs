@@ -28,6 +28,9 @@ public sealed record OrdinalEvaluation(
     double RareClassCalibrationError,
     int? CrossingRepairs = null)
 {
+    /// <summary>Rows left out because their probabilities are NaN (rows the model could not score); <see cref="RowCount"/> does not include them.</summary>
+    public int UnscoredRows { get; init; }
+
     internal static OrdinalEvaluation Compute(double[] probabilities, int[] labels, int classCount, int rareClass, int? crossingRepairs)
     {
         var n = labels.Length;

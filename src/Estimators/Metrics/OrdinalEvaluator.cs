@@ -21,7 +21,8 @@ public static class OrdinalEvaluator
     /// <param name="rareClass">The 0-based class whose probability matters most; the last class when null.</param>
     /// <param name="predictedLabelColumnName">A key column whose key values name the classes (used to match numeric labels); ignored when absent.</param>
     /// <param name="crossingRepairedColumnName">A Boolean column flagging rows whose cumulative probabilities were repaired (ordinal models of this package write <c>CrossingRepaired</c>); null to count nothing.</param>
-    /// <exception cref="ArgumentException">A column is missing or mistyped, a label is outside the classes, or a probability is NaN or outside [0, 1].</exception>
+    /// <remarks>Rows with a NaN or infinite probability (rows the model could not score) are left out of every metric and counted in <see cref="OrdinalEvaluation.UnscoredRows"/>.</remarks>
+    /// <exception cref="ArgumentException">A column is missing or mistyped, a label is outside the classes, a probability is outside [0, 1], or no row was scored.</exception>
     public static OrdinalEvaluation Evaluate(IDataView scored, string labelColumnName = ColumnNames.Label, string scoreColumnName = ColumnNames.Score, int? rareClass = null,
         string predictedLabelColumnName = ColumnNames.PredictedLabel, string? crossingRepairedColumnName = null)
     {
@@ -56,15 +57,22 @@ public static class OrdinalEvaluator
         var rare = rareClass ?? classCount - 1;
         ArgumentOutOfRangeException.ThrowIfNegative(rare, nameof(rareClass));
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rare, classCount, nameof(rareClass));
-        var probabilities = read.Features;
-        var nan = Array.FindIndex(probabilities, v => !double.IsFinite(v));
-        if (nan >= 0)
+        // Rows the model could not score (NaN probabilities: a NaN feature, or crossing under CrossingRepair.Error) are counted
+        // and left out, never taken as some class.
+        var scoredRows = Enumerable.Range(0, labels.Length).Where(i => AllFinite(read.Features.AsSpan(i * classCount, classCount))).ToArray();
+        if (scoredRows.Length == 0)
         {
-            throw new ArgumentException($"Score column '{scoreColumnName}' has a NaN or infinite probability at row {nan / classCount} (an ordinal model with " +
-                "CrossingRepair = Error gives NaN where its cumulative probabilities cross).", nameof(scoreColumnName));
+            throw new ArgumentException($"Score column '{scoreColumnName}' has NaN or infinite probabilities in every one of its {labels.Length} rows; there is nothing to evaluate.", nameof(scoreColumnName));
         }
+        var probabilities = scoredRows.Length == labels.Length ? read.Features : scoredRows.SelectMany(i => read.Features.Skip(i * classCount).Take(classCount)).ToArray();
         int? repairs = crossingRepairedColumnName is null ? null : scored.GetColumn<bool>(crossingRepairedColumnName).Count(repaired => repaired);
-        return OrdinalEvaluation.Compute(probabilities, labels, classCount, rare, repairs);
+        return OrdinalEvaluation.Compute(probabilities, scoredRows.Select(i => labels[i]).ToArray(), classCount, rare, repairs) with { UnscoredRows = labels.Length - scoredRows.Length };
+    }
+
+    private static bool AllFinite(ReadOnlySpan<double> values)
+    {
+        foreach (var v in values) if (!double.IsFinite(v)) return false;
+        return true;
     }
 
     /// <summary>The text key values of a K-class key column, or null.</summary>

@@ -22,6 +22,19 @@ internal static class OnnxOps
     public static string CastToFloat(this OnnxGraphBuilder g, string value, string? output = null) =>
         g.AddNode("Cast", [value], output, Attribute("to", (long)OnnxElementType.Float));
 
+    /// <summary>
+    /// The 1-based index of each row's largest score, as float (what a key output holds), written to <paramref name="output"/>;
+    /// 0, the missing key, for a row with a NaN score (a row that could not be scored is never the first class).
+    /// </summary>
+    public static string PredictedIndex(this OnnxGraphBuilder g, string scores, string output)
+    {
+        var argmax = g.AddNode("ArgMax", [scores], null, Attribute("axis", 1L), Attribute("keepdims", 0L));
+        var index = g.CastToFloat(g.AddNode("Add", [argmax, g.AddInitializer(g.NewName("one"), [1L], 1)]));
+        var nan = g.AddNode("ReduceMax", [g.CastToFloat(g.AddNode("IsNaN", [scores]))], null, Attribute("axes", [1L]), Attribute("keepdims", 0L));
+        var zero = g.AddInitializer(g.NewName("zero"), [0f], 1);
+        return g.AddNode("Where", [g.AddNode("Greater", [nan, zero]), zero, index], output);
+    }
+
     /// <summary>c0 + c1 x + c2 x^2 + ... by Horner's rule.</summary>
     public static string Polynomial(this OnnxGraphBuilder g, string x, double[] c)
     {

@@ -111,6 +111,16 @@ internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalSettings se
         for (var f = 0; f < folds; f++)
         {
             var train = Enumerable.Range(0, data.RowCount).Where(i => foldOf[i] != f).ToArray();
+            var present = train.Select(i => data.Classes[i]).ToHashSet();
+            if (present.Count < K)
+            {
+                var lost = Enumerable.Range(0, K).First(c => !present.Contains(c));
+                var name = data.ClassNames[settings.RareClass == RareClassPosition.First ? K - 1 - lost : lost];
+                var rows = data.Classes.Count(c => c == lost);
+                throw new ArgumentException($"Class '{name}' of label column '{data.LabelColumn}' has {rows} row(s), and fold {f + 1} of the {folds}-fold cross-validation " +
+                    "that chooses lambda leaves it out of the fold's training rows, so lambda cannot be chosen that way. Give Lambda (no cross-validation), use fewer folds " +
+                    "(NumberOfFolds), or merge the class with its neighbour.", "NumberOfFolds");
+            }
             var test = Enumerable.Range(0, data.RowCount).Where(i => foldOf[i] == f).ToArray();
             var (mean, sd) = data.Standardisation(train, constantIsError: false);
             using var x = data.Standardised(train, mean, sd, device);

@@ -11,6 +11,9 @@ internal sealed record OrdinalSettings
 
     public required string FeatureColumn { get; init; }
 
+    /// <summary>The class names in order, when the label's own order is not the class order.</summary>
+    public IReadOnlyList<string>? ClassOrder { get; init; }
+
     public string? WeightColumn { get; init; }
 
     /// <summary>Proportional odds (every difference fixed at 0) instead of PRESTO.</summary>
@@ -48,11 +51,15 @@ internal static class OrdinalTraining
 
     public static OrdinalTransformer Fit(IDataView input, OrdinalSettings settings, TrainingContext context)
     {
-        var data = OrdinalTrainingData.Read(input, settings.LabelColumn, settings.FeatureColumn, settings.WeightColumn, settings.RareClass, context.CancellationToken);
+        var data = OrdinalTrainingData.Read(input, settings.LabelColumn, settings.FeatureColumn, settings.WeightColumn, settings.RareClass, settings.ClassOrder, context.CancellationToken);
         OrdinalModel model;
         using (context.Threads((long)data.RowCount * (data.FeatureCount + 1) * (data.ClassCount - 1)))
         {
             model = new OrdinalFitter(data, settings, context.Monitor, context.Device).Fit();
+        }
+        if (!model.Converged)
+        {
+            context.Warning($"The fit did not converge: the largest KKT violation is {model.KktViolation:G3} after {model.Iterations} proximal Newton iterations; the coefficients are unreliable.");
         }
         return new OrdinalTransformer(context.MLContext, model, input.Schema, settings.FeatureColumn);
     }

@@ -37,7 +37,8 @@ internal sealed class OrdinalTrainingData
 
     public int ClassCount => ClassNames.Length;
 
-    public static OrdinalTrainingData Read(IDataView data, string labelColumn, string featureColumn, string? weightColumn, RareClassPosition rareClass, CancellationToken cancellationToken)
+    public static OrdinalTrainingData Read(IDataView data, string labelColumn, string featureColumn, string? weightColumn, RareClassPosition rareClass,
+        IReadOnlyList<string>? classOrder, CancellationToken cancellationToken)
     {
         var table = DataViewReader.Read(data, new DataViewReader.Request([featureColumn], labelColumn, weightColumn), cancellationToken);
         var labelType = data.Schema[labelColumn].Type;
@@ -63,6 +64,16 @@ internal sealed class OrdinalTrainingData
             var index = distinct.Select((v, i) => (v, i)).ToDictionary(t => t.v, t => (long)t.i);
             classes = label.Select(v => index[v]).ToArray();
         }
+        if (classOrder is not null)
+        {
+            (classes, names) = Reorder(classes, names, classOrder, labelColumn);
+        }
+        else if (labelType is KeyDataViewType && UnorderedKeys(names) is { } reason)
+        {
+            throw new ArgumentException($"Label column '{labelColumn}' is a key whose key values are in the order {string.Join(", ", names)}, but {reason}: " +
+                "an ordinal model takes the key order as the class order, and ML.NET's MapValueToKey orders keys by first appearance unless told otherwise. " +
+                "Make the key with MapValueToKey(..., keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue) or give the order in ClassOrder.", "LabelColumnName");
+        }
         if (names.Length < 2)
         {
             throw new ArgumentException($"Label column '{labelColumn}' has only one class ('{names[0]}') in the training data; an ordinal model needs at least two.", "LabelColumnName");
@@ -73,6 +84,52 @@ internal sealed class OrdinalTrainingData
             classes = classes.Select(c => last - c).ToArray();
         }
         return new OrdinalTrainingData(table, classes, names, labelColumn);
+    }
+
+    /// <summary>Class indices and names in the order of <paramref name="order"/> (names of key values or numbers as text).</summary>
+    private static (long[] Classes, string[] Names) Reorder(long[] classes, string[] names, IReadOnlyList<string> order, string labelColumn)
+    {
+        var position = order.Select((name, i) => (name, i)).ToDictionary(t => t.name, t => (long)t.i, StringComparer.Ordinal);
+        var missing = names.Where(n => !position.ContainsKey(n)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ArgumentException($"ClassOrder ({string.Join(", ", order)}) does not list class {string.Join(", ", missing.Select(m => $"'{m}'"))} of label column '{labelColumn}'.", "ClassOrder");
+        }
+        var absent = order.Where(n => !names.Contains(n)).ToList();
+        if (absent.Count > 0)
+        {
+            throw new ArgumentException($"ClassOrder lists {string.Join(", ", absent.Select(a => $"'{a}'"))}, which label column '{labelColumn}' does not have in the training data (classes: {string.Join(", ", names)}).", "ClassOrder");
+        }
+        return (classes.Select(c => position[names[c]]).ToArray(), order.ToArray());
+    }
+
+    /// <summary>Ordered scales whose words give away the intended order of text classes.</summary>
+    private static readonly string[][] KnownScales =
+    [
+        ["very low", "low", "medium", "high", "very high"], ["low", "mid", "high"], ["xs", "s", "m", "l", "xl"], ["small", "medium", "large"],
+        ["poor", "fair", "good", "very good", "excellent"], ["never", "rarely", "sometimes", "often", "always"],
+        ["strongly disagree", "disagree", "neutral", "agree", "strongly agree"], ["none", "mild", "moderate", "severe"],
+        ["first", "second", "third", "fourth", "fifth"],
+    ];
+
+    /// <summary>Why key values look like classes out of order (numbers not ascending, or words of a known scale out of its order), or null.</summary>
+    private static string? UnorderedKeys(string[] names)
+    {
+        var numbers = names.Select(n => double.TryParse(n, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null).ToList();
+        if (numbers.All(v => v is not null))
+        {
+            return numbers.Zip(numbers.Skip(1)).All(p => p.First < p.Second) ? null : "they are numbers out of ascending order";
+        }
+        var lower = names.Select(n => n.Trim().ToLowerInvariant()).ToArray();
+        foreach (var scale in KnownScales)
+        {
+            var positions = lower.Select(n => Array.IndexOf(scale, n)).ToArray();
+            if (positions.All(p => p >= 0) && !positions.Zip(positions.Skip(1)).All(p => p.First < p.Second))
+            {
+                return $"they are words of the ordered scale {string.Join(" < ", scale)} out of that order";
+            }
+        }
+        return null;
     }
 
     /// <summary>Weighted means and population SDs per feature; throws naming the column and slot of a constant feature.</summary>

@@ -14,7 +14,7 @@ namespace Microsoft.ML.PaperExtensions.Ordinal;
 /// <para>Output columns:</para>
 /// <list type="table">
 /// <item><term>Score</term><description>Vector of K Single class probabilities, in label order (after the crossing policy).</description></item>
-/// <item><term>PredictedLabel</term><description>Key column (key values = class names): the most probable class.</description></item>
+/// <item><term>PredictedLabel</term><description>Key column (key values = class names): the most probable class; the missing key (0) for a row that could not be scored (a NaN feature, or crossing under <see cref="CrossingRepair.Error"/>).</description></item>
 /// <item><term>RareClassProbability</term><description>Single: P(rare class | x), never changed by a crossing repair.</description></item>
 /// <item><term>CrossingRepaired</term><description>Boolean: the row's cumulative probabilities crossed (and were repaired, or made NaN under <see cref="CrossingRepair.Error"/>).</description></item>
 /// </list>
@@ -87,8 +87,7 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
             probabilities = g.AddNode("Gather", [probabilities, g.AddInitializer("reversed", Enumerable.Range(0, k).Reverse().Select(i => (long)i).ToArray(), k)], null, Attribute("axis", 1L));
         }
         g.AddNode("Cast", [probabilities], ColumnNames.Score, Attribute("to", (long)OnnxElementType.Float));
-        var argmax = g.AddNode("ArgMax", [probabilities], null, Attribute("axis", 1L), Attribute("keepdims", 0L));
-        g.AddNode("Cast", [g.AddNode("Add", [argmax, g.AddInitializer("one_index", [1L], 1)])], ColumnNames.PredictedLabel, Attribute("to", (long)OnnxElementType.Float));
+        g.PredictedIndex(probabilities, ColumnNames.PredictedLabel);
         var rare = g.AddNode("Sigmoid", [g.AddNode("Neg", [g.Columns(eta, m - 1, m)])]);
         g.AddNode("Cast", [g.AddNode("Reshape", [rare, g.AddInitializer("flat_rare", [-1L], 1)])], RareClassProbabilityColumnName, Attribute("to", (long)OnnxElementType.Float));
         g.AddNode("Cast", [crossed], CrossingRepairedColumnName, Attribute("to", (long)OnnxElementType.Float));

@@ -30,7 +30,10 @@ namespace Microsoft.ML.PaperExtensions.Ordinal;
 /// </remarks>
 public sealed class PrestoTrainer : PaperTrainerBase<OrdinalTransformer>
 {
-    /// <summary>Options of <see cref="PrestoTrainer"/>.</summary>
+    /// <summary>
+    /// Options of <see cref="PrestoTrainer"/>. The <c>[Range]</c>, <c>[BooleanChoice]</c> attributes give the ranges an AutoML
+    /// tuner searches; the values a fit accepts are wider and are checked when the trainer is created.
+    /// </summary>
     public sealed class Options
     {
         /// <summary>The label column: a key column (key order = class order) or an ordered numeric or Boolean column.</summary>
@@ -41,6 +44,13 @@ public sealed class PrestoTrainer : PaperTrainerBase<OrdinalTransformer>
 
         /// <summary>An optional column of non-negative example weights.</summary>
         public string? ExampleWeightColumnName { get; set; }
+
+        /// <summary>
+        /// The classes in order, lowest first, by name (key values, or numbers as text): for a label whose own order is not the
+        /// class order. Null takes the key order (keys) or the numeric order (numbers); a key whose values are numbers out of
+        /// order, or words of a known scale (low/medium/high, ...) out of order, is refused unless this is given.
+        /// </summary>
+        public string[]? ClassOrder { get; set; }
 
         /// <summary>The penalty strength; null chooses it by cross-validation over the lambda path.</summary>
         public double? Lambda { get; set; }
@@ -100,6 +110,7 @@ public sealed class PrestoTrainer : PaperTrainerBase<OrdinalTransformer>
             LabelColumn = _options.LabelColumnName,
             FeatureColumn = _options.FeatureColumnName,
             WeightColumn = _options.ExampleWeightColumnName,
+            ClassOrder = _options.ClassOrder,
             Lambda = _options.Lambda,
             NumberOfLambdas = _options.NumberOfLambdas,
             LambdaMinRatio = _options.LambdaMinRatio,
@@ -117,8 +128,9 @@ public sealed class PrestoTrainer : PaperTrainerBase<OrdinalTransformer>
     {
         if (o.Lambda is { } lambda && !(lambda >= 0 && double.IsFinite(lambda)))
             throw new ArgumentOutOfRangeException(nameof(Options.Lambda), lambda, $"Lambda must be a finite number >= 0, but is {lambda}.");
-        if (o.NumberOfLambdas < 1)
-            throw new ArgumentOutOfRangeException(nameof(Options.NumberOfLambdas), o.NumberOfLambdas, $"NumberOfLambdas must be at least 1, but is {o.NumberOfLambdas}.");
+        if (o.Lambda is null && o.NumberOfLambdas < 2)
+            throw new ArgumentOutOfRangeException(nameof(Options.NumberOfLambdas), o.NumberOfLambdas,
+                $"NumberOfLambdas must be at least 2 when lambda is chosen by cross-validation (a path of one value is lambda_max, whose model has intercepts only), but is {o.NumberOfLambdas}.");
         if (!(o.LambdaMinRatio > 0 && o.LambdaMinRatio < 1))
             throw new ArgumentOutOfRangeException(nameof(Options.LambdaMinRatio), o.LambdaMinRatio, $"LambdaMinRatio must lie in (0, 1), but is {o.LambdaMinRatio}.");
         if (o.NumberOfFolds < 2)

@@ -26,6 +26,13 @@ public sealed class ProportionalOddsTrainer : PaperTrainerBase<OrdinalTransforme
         /// <summary>An optional column of non-negative example weights.</summary>
         public string? ExampleWeightColumnName { get; set; }
 
+        /// <summary>
+        /// The classes in order, lowest first, by name (key values, or numbers as text): for a label whose own order is not the
+        /// class order. Null takes the key order (keys) or the numeric order (numbers); a key whose values are numbers out of
+        /// order, or words of a known scale (low/medium/high, ...) out of order, is refused unless this is given.
+        /// </summary>
+        public string[]? ClassOrder { get; set; }
+
         /// <summary>Which end class is the rare one (it fixes the internal order; the fit is the same either way).</summary>
         public RareClassPosition RareClass { get; set; } = RareClassPosition.Last;
 
@@ -52,6 +59,7 @@ public sealed class ProportionalOddsTrainer : PaperTrainerBase<OrdinalTransforme
         LabelColumn = _options.LabelColumnName,
         FeatureColumn = _options.FeatureColumnName,
         WeightColumn = _options.ExampleWeightColumnName,
+        ClassOrder = _options.ClassOrder,
         ProportionalOdds = true,
         Lambda = 0,
         RareClass = _options.RareClass,

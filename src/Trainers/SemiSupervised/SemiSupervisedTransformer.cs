@@ -15,7 +15,7 @@ namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 /// <para>Output columns:</para>
 /// <list type="table">
 /// <item><term>Score</term><description>Vector of K Single probabilities over the known classes, in <see cref="SemiSupervisedModel.ClassNames"/> order.</description></item>
-/// <item><term>PredictedLabel</term><description>Key column (key values = class names): the most probable known class.</description></item>
+/// <item><term>PredictedLabel</term><description>Key column (key values = class names): the most probable known class; the missing key (0) for a row with a NaN feature.</description></item>
 /// <item><term>KnownClassSimilarity</term><description>
 /// Single in [-1, 1]: the highest cosine similarity between the row's teacher embedding and any anchor (a labelled or
 /// promoted training row). Low values flag rows that look like no known class. Only for methods with a teacher (WAD,
@@ -65,8 +65,7 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
         if (model.Student is { } student)
         {
             var probabilities = g.AddNode("Softmax", [Mlp(g, "student", student, standardised)], ColumnNames.Score, Attribute("axis", 1L));
-            var argmax = g.AddNode("ArgMax", [probabilities], null, Attribute("axis", 1L), Attribute("keepdims", 0L));
-            g.AddNode("Cast", [g.AddNode("Add", [argmax, g.AddInitializer("one_index", [1L], 1)])], ColumnNames.PredictedLabel, Attribute("to", (long)OnnxElementType.Float));
+            g.PredictedIndex(probabilities, ColumnNames.PredictedLabel);
         }
         if (model.Teacher is { } teacher)
         {

@@ -38,9 +38,26 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
             options.GompertzLimit);
 
         var notes = new List<string>();
+        var warnings = new List<string>();
+        void Warn(string text)
+        {
+            notes.Add(text);
+            warnings.Add(text);
+        }
         var free = Enumerable.Repeat(true, likelihood.ParameterCount).ToArray();
+        var distinctTimes = data.Time.Distinct().Take(2).Count();
+        if (distinctTimes == 1)
+        {
+            throw new ArgumentException($"Time column '{options.Outcome.Time}' has the same value ({data.Time[0]}) in every row; a continuous survival distribution cannot be fitted " +
+                "(its likelihood grows without bound as the distribution concentrates on that time).", options.Outcome.TimeOption);
+        }
         var start = new double[likelihood.ParameterCount];
         var events = data.Event.Zip(data.Weight, (e, w) => e * w).Sum();
+        var eventRows = data.Event.Count(e => e == 1);
+        if (eventRows < free.Count(f => f))
+        {
+            Warn($"Only {eventRows} event row(s) for {free.Count(f => f)} parameters: the model is barely or not identified, and its estimates rest on the censored rows' times.");
+        }
         var exposure = data.Time.Zip(data.Weight, (t, w) => t / scale * w).Sum();
         start[likelihood.BetaStart] = Math.Log(events / exposure);
         start[likelihood.NuIndex] = Math.Log(2);
@@ -72,6 +89,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
         using var subsample = likelihood.RowCount > StartRows ? likelihood.Subsample(StartRows, seed: 0) : null;
         var starter = subsample ?? likelihood;
         SolverOutcome best;
+        string? boundary = null;
         if (options.Kappa is null && !options.GompertzLimit)
         {
             // Weibull first (kappa = 1, phi intercept 0), then APGW from it at several kappa, never exactly at kappa = 1.
@@ -100,6 +118,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
                 from[likelihood.NuIndex] = Math.Log(2) + 0.01;
                 best = Maximize(likelihood, from, free, "APGW from the Weibull fit", options.MaximumNumberOfIterations);
             }
+            boundary = ProbeBoundary(likelihood, starter, weibull.Theta, free, ref best, Warn, -events * Math.Log(scale));
         }
         else
         {
@@ -110,24 +129,81 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
         {
             var (_, gradient, _) = likelihood.Derivatives(best.Theta);
             var largest = gradient.Where((_, j) => free[j]).Max(Math.Abs);
-            notes.Add($"Not converged: the last fit stopped after {best.Iterations} Newton iterations (MaximumNumberOfIterations = {options.MaximumNumberOfIterations}) " +
+            Warn($"Not converged: the last fit stopped after {best.Iterations} Newton iterations (MaximumNumberOfIterations = {options.MaximumNumberOfIterations}) " +
                       $"or when no damped step improved the likelihood; the largest score component is {largest:G3}. Estimates and standard errors are unreliable.");
         }
         var nu = best.Theta[likelihood.NuIndex];
         if (free[likelihood.NuIndex] && (nu <= NuLower + 1e-6 || nu >= NuUpper - 1e-6))
         {
-            notes.Add($"kappa reached the boundary of its search range (nu = {nu:G4}); the estimate is a boundary solution.");
+            Warn($"kappa reached the boundary of its search range (nu = {nu:G4}); the estimate is a boundary solution.");
         }
 
         var hessian = likelihood.Derivatives(best.Theta).Hessian;
-        var covarianceScaled = Covariance(hessian, free, notes);
+        var covarianceScaled = Covariance(hessian, free, Warn);
         var (theta, covariance) = MapBack(best.Theta, covarianceScaled, free, likelihood, scale, aftMean, aftSd, phMean, phSd, shapeMean, shapeSd);
         var logLikelihood = best.LogLikelihood - events * Math.Log(scale);
         return new FlexibleSurvivalModel(theta, covariance, free, data.AftNames, data.PhNames, data.ShapeNames, options.GompertzLimit,
-            logLikelihood, n, events, best.Iterations, best.Converged, notes);
+            logLikelihood, n, events, best.Iterations, best.Converged, notes) { Boundary = boundary, Warnings = warnings };
     }
 
     private sealed record SolverOutcome(double[] Theta, double LogLikelihood, int Iterations, bool Converged);
+
+    /// <summary>gamma (at the covariate means) beyond this factor of 1 either way counts as running off.</summary>
+    private const double ExtremeLogGamma = 4.5;
+
+    /// <summary>Starts towards the edges of the APGW family where a likelihood may keep rising: the power shape gamma
+    /// several times larger (a near-threshold hazard), with kappa small (the Burr XII side) or moderate.</summary>
+    private static readonly (double LogGammaShift, double Kappa)[] BoundaryStarts = [(1.5, 0.05), (3, 0.05), (1.5, 0.5), (3, 0.5)];
+
+    /// <summary>
+    /// Looks for likelihood beyond the interior maximum: fits from starts towards the edges of the family. A converged fit
+    /// with moderate parameters that is better simply replaces <paramref name="best"/>. A better one whose gamma or kappa runs
+    /// off (or that is still rising when its iterations end) means the supremum lies on the boundary of the parameter space:
+    /// <paramref name="best"/> stays the interior maximum (its predictions stay sensible, where the limit is a degenerate
+    /// threshold model), and the direction is returned and explained in the notes.
+    /// </summary>
+    private string? ProbeBoundary(ChunkedSurvivalLikelihood likelihood, ChunkedSurvivalLikelihood starter, double[] weibull, bool[] free, ref SolverOutcome best, Action<string> warn,
+        double logLikelihoodOffset)
+    {
+        var tolerance = 1e-6 * (1 + Math.Abs(best.LogLikelihood));
+        SolverOutcome? better = null;
+        foreach (var (shift, kappa) in BoundaryStarts)
+        {
+            var from = (double[])weibull.Clone();
+            from[likelihood.AlphaStart] += shift;
+            from[likelihood.NuIndex] = Math.Log(kappa + 1);
+            SolverOutcome probe;
+            try
+            {
+                probe = Maximize(starter, from, free, $"boundary probe (gamma x e^{shift}, kappa {kappa})", options.MaximumNumberOfIterations);
+            }
+            catch (InvalidOperationException)
+            {
+                continue; // a start with a non-finite likelihood says nothing
+            }
+            if (!ReferenceEquals(starter, likelihood)) probe = probe with { LogLikelihood = likelihood.Value(probe.Theta) };
+            if (probe.LogLikelihood > (better?.LogLikelihood ?? best.LogLikelihood) + tolerance) better = probe;
+        }
+        if (better is null) return null;
+        var logGamma = better.Theta[likelihood.AlphaStart];
+        var kappaFound = Math.Exp(better.Theta[likelihood.NuIndex]) - 1;
+        var runningOff = !better.Converged || Math.Abs(logGamma) > ExtremeLogGamma || kappaFound < 0.02 || kappaFound > 100;
+        if (!runningOff)
+        {
+            best = ReferenceEquals(starter, likelihood) ? better : Maximize(likelihood, better.Theta, free, "APGW from a boundary probe", options.MaximumNumberOfIterations);
+            return null;
+        }
+        var gammaWord = logGamma > best.Theta[likelihood.AlphaStart] ? "grows" : "falls";
+        var kappaWord = kappaFound < Math.Exp(best.Theta[likelihood.NuIndex]) - 1 ? "falls" : "grows";
+        var direction = $"gamma {gammaWord} and kappa {kappaWord}{(kappaFound < 0.05 ? " towards 0" : "")}";
+        warn($"The likelihood has no interior maximum: it keeps rising towards the boundary of the APGW family as {direction} " +
+                  $"(log-likelihood {best.LogLikelihood + logLikelihoodOffset:F3} at the reported estimates, {better.LogLikelihood + logLikelihoodOffset:F3} at gamma = {Math.Exp(logGamma):G3} " +
+                  $"at the covariate means and kappa = {kappaFound:G3}, and still rising). The reported estimates are the best interior local maximum found, not the maximum " +
+                  "likelihood estimate, which does not exist. The limiting model has almost no hazard before a threshold time 1/phi and a hazard of about lambda gamma / t " +
+                  "after it (the Burr XII limit kappa -> 0 with gamma -> infinity): a degenerate fit. Fixing kappa (for example at 1, the Weibull) or fewer shape covariates " +
+                  "gives an interior maximum.");
+        return direction;
+    }
 
     /// <summary>Damped Newton ascent over the free coordinates.</summary>
     private SolverOutcome Maximize(ChunkedSurvivalLikelihood likelihood, double[] start, bool[] free, string stage, int maxIterations)
@@ -170,7 +246,8 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
                 var trialValue = likelihood.Value(trial);
                 if (trialValue >= value - 1e-12 * Math.Abs(value) && double.IsFinite(trialValue))
                 {
-                    converged = decrement < 1e-10 * (1 + Math.Abs(value)) && trialValue - value < 1e-9 * (1 + Math.Abs(value));
+                    // A heavily damped step is short whatever the gradient, so only a (nearly) undamped Newton step can show convergence.
+                    converged = damping <= 1e-2 && decrement < 1e-10 * (1 + Math.Abs(value)) && trialValue - value < 1e-9 * (1 + Math.Abs(value));
                     theta = trial;
                     value = Math.Max(value, trialValue);
                     damping = Math.Max(damping / 10, 1e-12);
@@ -191,7 +268,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
     }
 
     /// <summary>The inverse observed information over the free coordinates; NaN where it is singular.</summary>
-    private static double[,] Covariance(double[,] hessian, bool[] free, List<string> notes)
+    private static double[,] Covariance(double[,] hessian, bool[] free, Action<string> warn)
     {
         var dim = free.Length;
         var index = Enumerable.Range(0, dim).Where(j => free[j]).ToArray();
@@ -211,7 +288,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
         }
         if (inverse is null)
         {
-            notes.Add("The observed information is singular or not positive definite (a parameter is not identified): standard errors are NaN.");
+            warn("The observed information is singular or not positive definite (a parameter is not identified): standard errors are NaN.");
         }
         return covariance;
     }

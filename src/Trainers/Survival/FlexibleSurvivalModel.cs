@@ -85,6 +85,19 @@ public sealed class FlexibleSurvivalModel
     /// <summary>Whether the fit met its convergence criteria.</summary>
     public bool Converged { get; }
 
+    /// <summary>
+    /// Set when the likelihood has no interior maximum and keeps rising towards an edge of the parameter space: the
+    /// direction in words (for example "gamma grows and kappa falls towards 0"); null otherwise. The estimates are then the
+    /// best interior local maximum found, and <see cref="Notes"/> give the higher likelihood seen and the limiting model.
+    /// </summary>
+    public string? Boundary { get; init; }
+
+    /// <summary>Whether the supremum of the likelihood lies on the boundary (see <see cref="Boundary"/>).</summary>
+    public bool AtBoundary => Boundary is not null;
+
+    /// <summary>The notes a user must not miss (no convergence, a boundary, too few events, a singular information matrix); the trainer also writes them to <c>MLContext.Log</c> as warnings.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     /// <summary>What was fixed for identifiability, boundary solutions, and other remarks.</summary>
     public IReadOnlyList<string> Notes { get; }
 

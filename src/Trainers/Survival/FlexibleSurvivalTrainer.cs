@@ -112,6 +112,7 @@ public sealed class FlexibleSurvivalTrainer : PaperTrainerBase<FlexibleSurvivalT
         {
             model = new FlexibleSurvivalFitter(data, settings, context.Monitor, context.Device).Fit();
         }
+        foreach (var warning in model.Warnings) context.Warning(warning);
         return new FlexibleSurvivalTransformer(context.MLContext, model, input.Schema, settings);
     }
 
@@ -132,6 +133,14 @@ public sealed class FlexibleSurvivalTrainer : PaperTrainerBase<FlexibleSurvivalT
             throw new ArgumentOutOfRangeException(nameof(Options.Times), string.Join(", ", o.Times), "Times must be positive and finite.");
         if (o.Quantiles.Any(p => !(p > 0 && p < 1)))
             throw new ArgumentOutOfRangeException(nameof(Options.Quantiles), string.Join(", ", o.Quantiles), "Quantiles must lie in (0, 1).");
+        foreach (var (option, names) in new[] { (nameof(Options.AftFeatureColumnNames), o.AftFeatureColumnNames), (nameof(Options.PhFeatureColumnNames), o.PhFeatureColumnNames), (nameof(Options.ShapeFeatureColumnNames), o.ShapeFeatureColumnNames) })
+        {
+            if (names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                throw new ArgumentException($"{option} names column '{twice.Key}' twice; its two coefficients would not be identified.", option);
+        }
+        if (o.AftFeatureColumnNames.Length + o.PhFeatureColumnNames.Length + o.ShapeFeatureColumnNames.Length == 0)
+            throw new ArgumentException("Name at least one covariate column (PhFeatureColumnNames, AftFeatureColumnNames or ShapeFeatureColumnNames): the prediction graph reads the covariates. " +
+                "For a covariate-free survival curve use KaplanMeier.Fit.", nameof(Options.PhFeatureColumnNames));
         if (o.MaximumNumberOfIterations < 1)
             throw new ArgumentOutOfRangeException(nameof(Options.MaximumNumberOfIterations), o.MaximumNumberOfIterations, "MaximumNumberOfIterations must be at least 1.");
     }

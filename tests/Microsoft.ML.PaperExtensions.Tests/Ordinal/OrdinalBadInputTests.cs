@@ -20,6 +20,14 @@ public sealed class OrdinalBadInputTests
         return Enumerable.Range(0, n).Select(i => new Row { Label = i % 3, Features = [(float)random.NextDouble(), (float)random.NextDouble()] }).ToArray();
     }
 
+    private sealed class WordRow
+    {
+        public string Label { get; set; } = "";
+
+        [VectorType(2)]
+        public float[] Features { get; set; } = [];
+    }
+
     private static IDataView View(MLContext ml, IEnumerable<Row> rows) => ml.Data.LoadFromEnumerable(rows);
 
     [TestMethod]
@@ -90,5 +98,62 @@ public sealed class OrdinalBadInputTests
         Assert.IsLessThan(60, watch.Elapsed.TotalSeconds);
         using var presto = ml.Ordinal().Trainers.Presto(lambda: 0.05).Fit(View(ml, rows));
         Assert.IsTrue(presto.Model.Converged, "a positive lambda keeps the fit finite");
+    }
+
+    [TestMethod]
+    public void AKeyOrderedByFirstAppearanceIsRefusedWithTheFixAndClassOrderRepairsIt()
+    {
+        var ml = new MLContext(seed: 1);
+        // Labels 1..3 whose first rows are 2, 3, 1: MapValueToKey's default orders the keys 2 < 3 < 1.
+        var rows = Rows(60, 3).Select((r, i) => new Row { Label = (i + 1) % 3 + 1, Features = r.Features }).ToArray();
+        var view = View(ml, rows);
+        var byOccurrence = ml.Transforms.Conversion.MapValueToKey("Label").Fit(view).Transform(view);
+        var error = Assert.Throws<ArgumentException>(() => ml.Ordinal().Trainers.ProportionalOdds().Fit(byOccurrence));
+        StringAssert.Contains(error.Message, "key values are in the order 2, 3, 1");
+        StringAssert.Contains(error.Message, "KeyOrdinality.ByValue");
+
+        var byValue = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(view).Transform(view);
+        using var expected = ml.Ordinal().Trainers.ProportionalOdds().Fit(byValue);
+        using var reordered = ml.Ordinal().Trainers.ProportionalOdds(new ProportionalOddsTrainer.Options { ClassOrder = ["1", "2", "3"] }).Fit(byOccurrence);
+        CollectionAssert.AreEqual(new[] { "1", "2", "3" }, reordered.Model.ClassNames.ToArray());
+        Assert.AreEqual(expected.Model.LogLikelihood, reordered.Model.LogLikelihood, 1e-9, "ClassOrder gives the fit of a key made in value order");
+
+        // The same classes as words: first appearance medium, high, low.
+        var words = ml.Data.LoadFromEnumerable(rows.Select(r => new WordRow { Label = new[] { "low", "medium", "high" }[(int)r.Label - 1], Features = r.Features }));
+        var wordKeys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(words).Transform(words);
+        StringAssert.Contains(Assert.Throws<ArgumentException>(() => ml.Ordinal().Trainers.ProportionalOdds().Fit(wordKeys)).Message, "low < medium < high");
+    }
+
+    [TestMethod]
+    public void CrossValidationWithAOneRowClassSaysWhatIsWrongAndTheOptionsOutsideTheirRangeAreRefused()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Rows(60, 4);
+        rows[0].Label = 3; // the only row of class 3
+        var error = Assert.Throws<ArgumentException>(() => ml.Ordinal().Trainers.Presto().Fit(View(ml, rows)));
+        StringAssert.Contains(error.Message, "Class '3' of label column 'Label' has 1 row(s)");
+        StringAssert.Contains(error.Message, "Give Lambda");
+        Assert.AreEqual("NumberOfFolds", error.ParamName);
+        using var withLambda = ml.Ordinal().Trainers.Presto(lambda: 0.05).Fit(View(ml, rows));
+
+        var one = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Ordinal().Trainers.Presto(new PrestoTrainer.Options { NumberOfLambdas = 1 }));
+        StringAssert.Contains(one.Message, "NumberOfLambdas must be at least 2");
+    }
+
+    [TestMethod]
+    public void ARowWithANaNFeatureGetsNoClassAndTheEvaluatorCountsIt()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Rows(90, 5);
+        using var model = ml.Ordinal().Trainers.ProportionalOdds().Fit(View(ml, rows));
+        var test = rows.Take(10).Select(r => new Row { Label = r.Label, Features = r.Features.ToArray() }).ToArray();
+        test[3].Features[1] = float.NaN;
+        var scored = model.Transform(View(ml, test));
+        var predicted = scored.GetColumn<uint>(ColumnNames.PredictedLabel).ToArray();
+        Assert.AreEqual(0u, predicted[3], "the missing key, not class 1");
+        Assert.IsTrue(predicted.Where((_, i) => i != 3).All(p => p > 0));
+        var metrics = ml.Ordinal().Evaluate(scored);
+        Assert.AreEqual(1, metrics.UnscoredRows);
+        Assert.AreEqual(9, metrics.RowCount);
     }
 }

@@ -82,13 +82,19 @@ public sealed class OrdinalTransformerTests
                 Assert.AreEqual(expected[^1], predictions[i].RareClassProbability, 2e-7, "a repair never changes the rare-class probability");
                 Assert.AreEqual((uint)Array.IndexOf(expected, expected.Max()) + 1, predictions[i].PredictedLabel, $"row {i}");
             }
+            else
+            {
+                Assert.AreEqual(0u, predictions[i].PredictedLabel, $"row {i}: crossed under Error, so no class (the missing key), never class 1");
+            }
         }
         Assert.IsGreaterThan(10, crossings, "the extreme rows must exercise the repair");
 
         var scored = model.Transform(ml.Data.LoadFromEnumerable(rows.Select(r => new PrestoPropertyTests.Row { Label = 3, Features = r.Features })));
         if (repair == CrossingRepair.Error)
         {
-            StringAssert.Contains(Assert.Throws<ArgumentException>(() => ml.Ordinal().Evaluate(scored)).Message, "CrossingRepair = Error");
+            var evaluation = ml.Ordinal().Evaluate(scored);
+            Assert.AreEqual(crossings, evaluation.UnscoredRows, "rows with NaN probabilities are counted, not scored");
+            Assert.AreEqual(rows.Length - crossings, evaluation.RowCount);
         }
         else
         {
@@ -163,7 +169,9 @@ public sealed class OrdinalTransformerTests
             [new InvalidInput(noFeatures, "Features"), new InvalidInput(textLabel, "Label")],
             (context, data) =>
             {
-                var pipeline = context.Transforms.Conversion.MapValueToKey("Label").Append(context.Ordinal().Trainers.Presto(lambda: 0.01));
+                // Key order must be the class order: MapValueToKey's default (first appearance) is refused by PRESTO.
+                var pipeline = context.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
+                    .Append(context.Ordinal().Trainers.Presto(lambda: 0.01));
                 return context.MulticlassClassification.CrossValidate(data, pipeline, numberOfFolds: 3).Select(f => f.Metrics.LogLoss).ToList();
             });
     }

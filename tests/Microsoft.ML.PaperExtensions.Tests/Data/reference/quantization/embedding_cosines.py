@@ -2,11 +2,16 @@
 # End-to-end check of RTN and per-Linear AWQ on all-MiniLM-L6-v2 sentence embeddings: mean cosine between
 # the full-precision and the fake-quantized model's embeddings of fine_foods_test.csv.
 #
-# Regenerate (from this folder; Debian bookworm /usr/bin/python3 with python3-torch 1.13 + python3-numpy;
-# about 10-20 minutes on one core):
+# Regenerate (from this folder; Debian bookworm /usr/bin/python3 with python3-torch 1.13 + python3-numpy):
 #
 #   OMP_NUM_THREADS=1 /usr/bin/python3 embedding_cosines.py \
 #       --model /path/to/all-MiniLM-L6-v2/hf --data /work/shared/data [--out .]
+#
+# Debian's default libblas.so.3 is the slow reference BLAS (~4 GFLOP/s here); the committed results used
+# OpenBLAS unpacked from the Debian package libopenblas0-serial 0.3.21 (apt-get download; dpkg -x DIR), run as
+#   LD_LIBRARY_PATH=DIR/usr/lib/x86_64-linux-gnu/openblas-serial OPENBLAS_NUM_THREADS=1 \
+#   BLAS_NOTE="OpenBLAS 0.3.21 serial" OMP_NUM_THREADS=1 /usr/bin/python3 embedding_cosines.py ...
+# (about 12 minutes on one shared core). Only float rounding differs between the two BLAS libraries.
 #
 # Writes embedding-cosines.json.
 #
@@ -24,6 +29,7 @@
 #     (max length 128, wordpiece_reference.py), token types 0, last hidden state, masked mean over
 #     non-padding tokens, L2 normalisation. Forward = TinyBert (../text/make_tiny_bert.py), float32,
 #     batches of texts sorted by length (padding masked with -1e9 before the softmax).
+#   Diagnostic extra variant "awq_scale_only": the same AWQ scales, no clip search on any Linear.
 #   Metric: cos(e_fp, e_q) per test text (dot product of unit vectors), mean / min / percentiles over the
 #     1000 texts. Also the relative output error ||X (W_eff - W)^T||_F / ||X W^T||_F of every Linear on its
 #     own calibration inputs (W_eff = W_hat diag(s)^-1 for AWQ), float64.
@@ -143,6 +149,8 @@ def main():
     ap.add_argument("--out", default=HERE)
     ap.add_argument("--calib", type=int, default=128)
     ap.add_argument("--test", type=int, default=None)
+    ap.add_argument("--no-scale-only", dest="scale_only", action="store_false",
+                    help="skip the extra diagnostic variant 'awq_scale_only' (AWQ scales, no clip search)")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
@@ -184,6 +192,9 @@ def main():
             inv_s = (np.float32(1) / a["s"]).astype(np.float32)
             variants.setdefault(("rtn", bits), {})[n] = QLin(w_rtn, originals[n].bias)
             variants.setdefault(("awq", bits), {})[n] = QLin(w_awq, originals[n].bias, inv_s)
+            if args.scale_only:
+                variants.setdefault(("awq_scale_only", bits), {})[n] = QLin(
+                    qr.fake_quant(a["ws_scale_only"], bits, g), originals[n].bias, inv_s)
             info[str(bits)] = dict(alpha=a["alpha"], clip=not skip_clip,
                                    rel_error_rtn=rel(w_rtn), rel_error_awq=rel(w_awq / s64),
                                    rel_error_awq_scale_only=rel(qr.fake_quant(a["ws_scale_only"], bits, g) / s64))
@@ -194,7 +205,7 @@ def main():
     print(f"[{time.time() - t0:.0f}s] quantization done", flush=True)
 
     results = {}
-    for (method, bits), mods in variants.items():
+    for (method, bits), mods in sorted(variants.items(), key=lambda kv: (-kv[0][1], kv[0][0])):
         for n, m in mods.items():
             set_module(model, n, m)
         e = embed(model, test)
@@ -215,6 +226,8 @@ def main():
         settings=dict(quantized="36 encoder Linears (q, k, v, attention.output.dense, intermediate.dense, "
                                 "output.dense x 6 layers); embeddings and pooler kept float32",
                       group_size=g, bits=bits_list, zero_point=True, rounding="half to even",
+                      awq_scale_only="diagnostic: same AWQ scales and inv_s multiply, no clip search anywhere",
+                      blas=os.environ.get("BLAS_NOTE", "system default libblas.so.3"),
                       awq=("per-Linear scale search on its own FP inputs (alpha i/20, i=0..19, mean |x|, no duo "
                            "scaling), clip search after scaling except query/key, inverse scale as an explicit "
                            "multiply on the input (no folding)"),
@@ -226,8 +239,7 @@ def main():
         per_linear=per_linear,
     )
     with open(os.path.join(args.out, "embedding-cosines.json"), "w", newline="\n") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+        f.write(qr.dumps(doc) + "\n")
     print("wrote", os.path.join(args.out, "embedding-cosines.json"))
 
 

@@ -307,6 +307,17 @@ def half_ties(w, bits, g):
     return (np.abs(r - np.floor(r) - 0.5) < 1e-4).sum()
 
 
+def dumps(obj, ind=0):
+    """JSON with one key per line but every list of scalars on a single line (compact, diff-friendly)."""
+    pad = " " * ind
+    if isinstance(obj, dict):
+        items = [f'{pad} {json.dumps(k)}: {dumps(v, ind + 1).lstrip()}' for k, v in obj.items()]
+        return pad + "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, list) and any(isinstance(v, (dict, list)) for v in obj):
+        return pad + "[\n" + ",\n".join(dumps(v, ind + 1) for v in obj) + "\n" + pad + "]"
+    return pad + json.dumps(obj, separators=(",", ":"))
+
+
 def sha256(b):
     return hashlib.sha256(b).hexdigest()
 
@@ -373,8 +384,7 @@ def main():
             results=c256),
     )
     with open(os.path.join(args.out, "awq-layer0-intermediate.json"), "w", newline="\n") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+        f.write(dumps(doc) + "\n")
     print("wrote", args.out)
 
 
