@@ -1,3 +1,5 @@
+using Microsoft.ML.PaperExtensions.Onnx;
+
 namespace Microsoft.ML.PaperExtensions.Ordinal;
 
 /// <summary>One point of the lambda path.</summary>
@@ -125,6 +127,23 @@ public sealed class OrdinalModel
         if (RareClass == RareClassPosition.First) Array.Reverse(p);
         return p;
     }
+
+    /// <summary>
+    /// The model inside a transformer loaded with <c>mlContext.Model.Load</c> (a chain of ML.NET's own transformers), read
+    /// from the details stored with its ONNX graph; or the model of an <see cref="OrdinalTransformer"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The transformer holds no ordinal model of this package.</exception>
+    public static OrdinalModel FromLoaded(ITransformer transformer)
+    {
+        var d = ModelDetails.Read<Details>(transformer, nameof(OrdinalModel));
+        return new OrdinalModel(d.ClassNames, d.Intercepts, d.Weights, d.RareClass, d.CrossingRepair, d.Lambda, d.Path, d.LogLikelihood, d.RowCount, d.Iterations, d.Converged, d.KktViolation);
+    }
+
+    /// <summary>What the ONNX graph stores of the model.</summary>
+    internal sealed record Details(string[] ClassNames, double[] Intercepts, double[][] Weights, RareClassPosition RareClass, CrossingRepair CrossingRepair, double Lambda,
+        LambdaPathPoint[] Path, double LogLikelihood, int RowCount, int Iterations, bool Converged, double KktViolation);
+
+    internal Details ToDetails() => new([.. ClassNames], _intercepts, _weights, RareClass, CrossingRepair, Lambda, [.. Path], LogLikelihood, RowCount, Iterations, Converged, KktViolation);
 
     internal static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
 

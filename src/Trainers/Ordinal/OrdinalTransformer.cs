@@ -53,6 +53,7 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
     {
         int k = model.ClassCount, m = k - 1, p = model.FeatureCount;
         var g = new OnnxGraphBuilder("ordinal_cumulative_logit");
+        ModelDetails.Write(g, nameof(OrdinalModel), model.ToDetails());
         var x = g.AddColumnInput(featureColumn, featureType, OnnxElementType.Double);
         var weights = new double[p * m];
         for (var j = 0; j < p; j++)

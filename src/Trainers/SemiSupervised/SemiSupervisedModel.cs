@@ -1,3 +1,5 @@
+using Microsoft.ML.PaperExtensions.Onnx;
+
 namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 
 /// <summary>One round of semi-supervised training.</summary>
@@ -40,6 +42,9 @@ public sealed class SemiSupervisedModel
         UnlabeledRows = unlabeledRows;
         LabeledRowCount = labeledRowCount;
         Notes = notes;
+        UnlabeledRowCount = unlabeledRows.Count;
+        MeanUnlabeledWeight = unlabeledRows.Count == 0 ? 0 : unlabeledRows.Average(r => r.Weight);
+        HasTeacher = teacher is not null;
     }
 
     /// <summary>How the unlabelled rows were used.</summary>
@@ -55,10 +60,10 @@ public sealed class SemiSupervisedModel
     public int LabeledRowCount { get; }
 
     /// <summary>Rows without a label in the training data.</summary>
-    public int UnlabeledRowCount => UnlabeledRows.Count;
+    public int UnlabeledRowCount { get; private init; }
 
     /// <summary>Whether the model has a contrastive teacher and so writes <c>KnownClassSimilarity</c>.</summary>
-    public bool HasTeacher => Teacher is not null;
+    public bool HasTeacher { get; private init; }
 
     /// <summary>Number of anchors (labelled and promoted rows) that <c>KnownClassSimilarity</c> compares with.</summary>
     public int AnchorCount => AnchorClasses.Length;
@@ -66,14 +71,36 @@ public sealed class SemiSupervisedModel
     /// <summary>The rounds of training, in order.</summary>
     public IReadOnlyList<SemiSupervisedRound> Rounds { get; }
 
-    /// <summary>What training did with each unlabelled row, in input order.</summary>
+    /// <summary>What training did with each unlabelled row, in input order (empty in a model read back by <see cref="FromLoaded"/>: it describes the training data, not the model).</summary>
     public IReadOnlyList<UnlabeledRowOutcome> UnlabeledRows { get; }
 
     /// <summary>The mean first-round weight of the unlabelled rows (0 when there are none).</summary>
-    public double MeanUnlabeledWeight => UnlabeledRows.Count == 0 ? 0 : UnlabeledRows.Average(r => r.Weight);
+    public double MeanUnlabeledWeight { get; private init; }
 
     /// <summary>Things the user should know about this fit (for example constant features, or no unlabelled rows).</summary>
     public IReadOnlyList<string> Notes { get; }
+
+    /// <summary>
+    /// The model inside a transformer loaded with <c>mlContext.Model.Load</c>, read from the details stored with its ONNX graph:
+    /// the method, classes, feature standardisation, anchors' classes, rounds and notes. The network weights stay in the graph.
+    /// </summary>
+    /// <exception cref="ArgumentException">The transformer holds no semi-supervised model of this package.</exception>
+    public static SemiSupervisedModel FromLoaded(ITransformer transformer)
+    {
+        var d = ModelDetails.Read<Details>(transformer, nameof(SemiSupervisedModel));
+        return new SemiSupervisedModel(d.Method, d.ClassNames, d.Mean, d.Sd, null, [], d.AnchorClasses, null, null, d.Rounds, [], d.LabeledRowCount, d.Notes)
+        {
+            UnlabeledRowCount = d.UnlabeledRowCount,
+            MeanUnlabeledWeight = d.MeanUnlabeledWeight,
+            HasTeacher = d.HasTeacher,
+        };
+    }
+
+    /// <summary>What the ONNX graph stores of the model.</summary>
+    internal sealed record Details(SemiSupervisedMethod Method, string[] ClassNames, double[] Mean, double[] Sd, int[] AnchorClasses, SemiSupervisedRound[] Rounds,
+        int LabeledRowCount, int UnlabeledRowCount, double MeanUnlabeledWeight, bool HasTeacher, string[] Notes);
+
+    internal Details ToDetails() => new(Method, [.. ClassNames], Mean, Sd, AnchorClasses, [.. Rounds], LabeledRowCount, UnlabeledRowCount, MeanUnlabeledWeight, HasTeacher, [.. Notes]);
 
     internal double[] Mean { get; }
 

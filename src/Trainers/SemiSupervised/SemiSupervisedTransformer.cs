@@ -57,6 +57,7 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
     private static ModelProto BuildGraph(SemiSupervisedModel model, string featureColumn, DataViewType featureType)
     {
         var g = new OnnxGraphBuilder("semi_supervised_classifier");
+        ModelDetails.Write(g, nameof(SemiSupervisedModel), model.ToDetails());
         var x = g.AddColumnInput(featureColumn, featureType, OnnxElementType.Double);
         var p = model.FeatureCount;
         var centred = g.AddNode("Sub", [x, g.AddInitializer("feature_mean", model.Mean, p)]);

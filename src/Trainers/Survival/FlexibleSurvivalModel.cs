@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.ML.PaperExtensions.Numerics;
+using Microsoft.ML.PaperExtensions.Onnx;
 
 namespace Microsoft.ML.PaperExtensions.Survival;
 
@@ -22,6 +23,7 @@ public sealed class FlexibleSurvivalModel
 {
     private readonly double[] _theta;
     private readonly double[,] _covariance;
+    private readonly bool[] _free;
 
     internal FlexibleSurvivalModel(double[] theta, double[,] covariance, bool[] free, IReadOnlyList<string> aftFeatures, IReadOnlyList<string> phFeatures,
         IReadOnlyList<string> shapeFeatures, bool gompertz, double logLikelihood, int rowCount, double events, int iterations, bool converged,
@@ -29,6 +31,7 @@ public sealed class FlexibleSurvivalModel
     {
         _theta = theta;
         _covariance = covariance;
+        _free = free;
         AftFeatures = aftFeatures;
         PhFeatures = phFeatures;
         ShapeFeatures = shapeFeatures;
@@ -103,6 +106,28 @@ public sealed class FlexibleSurvivalModel
 
     /// <summary>The covariance of the estimates (the coefficient table's order, kappa on the nu = log(kappa + 1) scale).</summary>
     public double[,] Covariance() => (double[,])_covariance.Clone();
+
+    /// <summary>
+    /// The model inside a transformer loaded with <c>mlContext.Model.Load</c> (a chain of ML.NET's own transformers), read
+    /// from the details stored with its ONNX graph: coefficients, covariance, fit statistics and notes.
+    /// </summary>
+    /// <exception cref="ArgumentException">The transformer holds no flexible survival model of this package.</exception>
+    public static FlexibleSurvivalModel FromLoaded(ITransformer transformer)
+    {
+        var d = ModelDetails.Read<Details>(transformer, nameof(FlexibleSurvivalModel));
+        var dim = d.Theta.Length;
+        var covariance = new double[dim, dim];
+        for (var i = 0; i < dim; i++) for (var j = 0; j < dim; j++) covariance[i, j] = d.Covariance[i * dim + j];
+        return new FlexibleSurvivalModel(d.Theta, covariance, d.Free, d.AftFeatures, d.PhFeatures, d.ShapeFeatures, d.GompertzLimit, d.LogLikelihood, d.RowCount,
+            d.Events, d.Iterations, d.Converged, d.Notes) { Boundary = d.Boundary, Warnings = d.Warnings };
+    }
+
+    /// <summary>What the ONNX graph stores of the model.</summary>
+    internal sealed record Details(double[] Theta, double[] Covariance, bool[] Free, string[] AftFeatures, string[] PhFeatures, string[] ShapeFeatures, bool GompertzLimit,
+        double LogLikelihood, int RowCount, double Events, int Iterations, bool Converged, string[] Notes, string? Boundary, string[] Warnings);
+
+    internal Details ToDetails() => new(_theta, _covariance.Cast<double>().ToArray(), _free, [.. AftFeatures], [.. PhFeatures], [.. ShapeFeatures], GompertzLimit,
+        LogLikelihood, RowCount, Events, Iterations, Converged, [.. Notes], Boundary, [.. Warnings]);
 
     /// <summary>The APGW distribution of one row.</summary>
     public ApgwDistribution Distribution(ReadOnlySpan<double> aft, ReadOnlySpan<double> ph, ReadOnlySpan<double> shape)

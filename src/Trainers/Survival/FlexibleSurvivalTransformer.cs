@@ -77,6 +77,7 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
     private static ModelProto BuildGraph(FlexibleSurvivalModel model, SurvivalSettings options, DataViewSchema schema)
     {
         var g = new OnnxGraphBuilder("apgw_survival");
+        ModelDetails.Write(g, nameof(FlexibleSurvivalModel), model.ToDetails());
         var inputs = new Dictionary<string, string>();
         string Input(string column) => inputs.TryGetValue(column, out var v) ? v : inputs[column] = g.AddColumnInput(column, schema[column].Type, OnnxElementType.Double);
         var coefficients = model.Coefficients;

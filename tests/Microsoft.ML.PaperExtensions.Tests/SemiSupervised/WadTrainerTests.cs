@@ -9,7 +9,7 @@ namespace Microsoft.ML.PaperExtensions.Tests.SemiSupervised;
 [TestClass]
 public sealed class WadTrainerTests
 {
-    private static readonly MismatchMixture Small = MismatchMixture.Create(0.3, near: false, seed: 1, labeledPerClass: 5, unlabeledPerClass: 60, testPerClass: 50);
+    internal static readonly MismatchMixture Small = MismatchMixture.Create(0.3, near: false, seed: 1, labeledPerClass: 5, unlabeledPerClass: 60, testPerClass: 50);
 
     private static WadTrainer Trainer(MLContext ml, SemiSupervisedMethod method = SemiSupervisedMethod.Wad, int seed = 1, Action<WadTrainer.Options>? configure = null)
     {
