@@ -27,6 +27,9 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     private const string OnnxSuffix = "__onnx";
     private readonly ModelProto _model;
     private readonly TransformerChain<ITransformer> _scorer;
+    private readonly IReadOnlyList<PredictionColumn> _outputs;
+    private readonly int _graphSteps;
+    private readonly Lazy<OnnxSession> _session;
     private readonly Dictionary<string, DataViewType> _inputTypes;
 
     /// <summary>Wraps a batched ONNX prediction graph.</summary>
@@ -70,7 +73,9 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
             ?? throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Graph input '{i.Name}' is not a column of the input schema."));
         var keyOutputs = outputs.Where(o => o.Kind == PredictionKind.Key).ToDictionary(o => o.Name, _ => classNames!);
         var booleanOutputs = outputs.Where(o => o.Kind == PredictionKind.Boolean).Select(o => o.Name).ToList();
-        _scorer = BuildScorer(mlContext, model, inputSchema, keyOutputs, booleanOutputs, followers ?? [], dropAfterFollowers ?? []);
+        (_scorer, _graphSteps) = BuildScorer(mlContext, model, inputSchema, keyOutputs, booleanOutputs, followers ?? [], dropAfterFollowers ?? []);
+        _outputs = outputs;
+        _session = new Lazy<OnnxSession>(() => new OnnxSession(_model), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The batched ONNX graph behind this transformer (a copy).</summary>
@@ -102,8 +107,24 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
         return ((ITransformer)_scorer).GetRowToRowMapper(inputSchema);
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Scores <paramref name="input"/> lazily, running the batched graph over blocks of rows in one ONNX Runtime session
+    /// (the saved model runs the same graph through ML.NET's <c>OnnxTransformer</c>, one row at a time; tests assert that both
+    /// give the same columns, types and values).
+    /// </summary>
     public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckInputSchema(input.Schema);
+        var steps = _scorer.ToArray();
+        var graphSchema = new TransformerChain<ITransformer>(steps[.._graphSteps]).GetOutputSchema(input.Schema);
+        IDataView view = new BatchScoringDataView(input, _session.Value, graphSchema, _outputs);
+        foreach (var follower in steps[_graphSteps..]) view = follower.Transform(view);
+        return view;
+    }
+
+    /// <summary>Scores through the saved chain: ML.NET's <c>OnnxTransformer</c>, row by row (what a loaded model does).</summary>
+    internal IDataView TransformRowByRow(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckInputSchema(input.Schema);
@@ -131,10 +152,12 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     public void Dispose()
     {
         _scorer.Dispose();
+        if (_session.IsValueCreated) _session.Value.Dispose();
         GC.SuppressFinalize(this);
     }
 
-    private static TransformerChain<ITransformer> BuildScorer(MLContext ml, ModelProto model, DataViewSchema inputSchema,
+    /// <summary>The chain ML.NET saves, and how many of its steps run the graph and shape its outputs (the rest are followers).</summary>
+    private static (TransformerChain<ITransformer> Chain, int GraphSteps) BuildScorer(MLContext ml, ModelProto model, DataViewSchema inputSchema,
         IReadOnlyDictionary<string, IReadOnlyList<string>> keyOutputs, IReadOnlyCollection<string> booleanOutputs,
         IReadOnlyList<ITransformer> followers, IReadOnlyList<string> dropAfterFollowers)
     {
@@ -179,6 +202,7 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
             Fit(ml.Transforms.CopyColumns(name, name + OnnxSuffix));
         }
         Fit(ml.Transforms.DropColumns(outputs.Select(o => o.Name + OnnxSuffix).Concat(temporaryScore ? [ScalarColumns.ScoreColumn] : []).ToArray()));
+        var graphSteps = chain.Count;
         foreach (var follower in followers)
         {
             Add(follower);
@@ -187,7 +211,7 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
         {
             Fit(ml.Transforms.DropColumns(dropAfterFollowers.ToArray()));
         }
-        return new TransformerChain<ITransformer>(chain.ToArray());
+        return (new TransformerChain<ITransformer>(chain.ToArray()), graphSteps);
     }
 
     /// <summary>Maps 1-based class indices (Single) to a key column whose key values are the class names, in index order.</summary>

@@ -73,8 +73,8 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
 
         var repaired = model.CrossingRepair switch
         {
-            CrossingRepair.Clip => RunningMinimumFromTop(g, cdf, m),
-            CrossingRepair.Isotonic => IsotonicWithLastFixed(g, cdf, zeroColumn, m),
+            CrossingRepair.Clip when m > 1 => RepairCrossedRows(g, cdf, crossed, rows => RunningMinimumFromTop(g, rows, m)),
+            CrossingRepair.Isotonic when m > 1 => RepairCrossedRows(g, cdf, crossed, rows => IsotonicWithLastFixed(g, rows, m)),
             _ => cdf,
         };
         var probabilities = g.AddNode("Sub", [g.AddNode("Concat", [repaired, oneColumn], null, Attribute("axis", 1L)), g.AddNode("Concat", [zeroColumn, repaired], null, Attribute("axis", 1L))]);
@@ -98,6 +98,17 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
         return g.Build();
     }
 
+    /// <summary>
+    /// Applies <paramref name="repair"/> to the rows that crossed only (gathered, repaired, scattered back): the repairs cost
+    /// O(m^2) or O(m^3) per row, and crossing rows are few.
+    /// </summary>
+    private static string RepairCrossedRows(OnnxGraphBuilder g, string cdf, string crossed, Func<string, string> repair)
+    {
+        var where = g.AddNode("NonZero", [g.AddNode("Greater", [crossed, g.AddInitializer("not_crossed", [0.0], 1)])]);   // [1, c]
+        var rows = g.AddNode("Gather", [cdf, g.Flatten(where)], null, Attribute("axis", 0L));                            // [c, m]
+        return g.AddNode("ScatterND", [cdf, g.AddNode("Transpose", [where]), repair(rows)]);                             // indices [c, 1]
+    }
+
     /// <summary>F'_k = min over j &gt;= k of F_j, as a masked minimum over [N, k, j].</summary>
     private static string RunningMinimumFromTop(OnnxGraphBuilder g, string cdf, int m)
     {
@@ -115,8 +126,9 @@ public sealed class OrdinalTransformer : OnnxBackedTransformer
     /// Isotonic regression of F_1..F_{m} with F_m fixed, by the max-min formula F'_k = max_{i &lt;= k} min_{j &gt;= k} mean(F_i..F_j),
     /// where a block that reaches the last value takes that value (its weight is infinite).
     /// </summary>
-    private static string IsotonicWithLastFixed(OnnxGraphBuilder g, string cdf, string zeroColumn, int m)
+    private static string IsotonicWithLastFixed(OnnxGraphBuilder g, string cdf, int m)
     {
+        var zeroColumn = g.AddNode("Mul", [g.Columns(cdf, 0, 1), g.AddInitializer("iso_zero", [0.0], 1)]);
         var sums = g.AddNode("Concat", [zeroColumn, g.AddNode("CumSum", [cdf, g.AddInitializer("iso_axis", [1L], [])])], null, Attribute("axis", 1L)); // [N, m+1]
         var upper = g.AddNode("Unsqueeze", [g.Columns(sums, 1, m + 1), g.AddInitializer("iso_u", [1L], 1)]);   // [N, 1, m]: S_{j+1}
         var lower = g.AddNode("Unsqueeze", [g.Columns(sums, 0, m), g.AddInitializer("iso_l", [2L], 1)]);       // [N, m, 1]: S_i

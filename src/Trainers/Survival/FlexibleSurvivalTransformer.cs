@@ -151,6 +151,10 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
     /// <summary>log h0(z) and H0(z) for a fixed kappa, with the small-argument series of ApgwDistribution.</summary>
     private static (string LogHazard, string Cumulative) Baseline(OnnxGraphBuilder g, string z, double kappa)
     {
+        if (kappa == 1)
+        {
+            return (g.AddNode("Mul", [z, g.Const(0)]), z); // the Weibull: h0 = 1, H0(z) = z
+        }
         if (double.IsPositiveInfinity(kappa))
         {
             return (z, g.Expm1(z));
@@ -169,6 +173,7 @@ public sealed class FlexibleSurvivalTransformer : OnnxBackedTransformer
     {
         if (double.IsPositiveInfinity(kappa)) return g.Log1p(y);
         if (kappa == 0) return g.Expm1(y);
+        if (kappa == 1) return y; // the Weibull: H0(z) = z
         var u = g.AddNode("Mul", [y, g.Const(kappa / (kappa + 1))]);
         var series = g.AddNode("Mul", [g.AddNode("Div", [y, g.Const(kappa + 1)]), g.Polynomial(u, [1, -1.0 / 2, 1.0 / 3])]);
         var direct = g.AddNode("Div", [g.AddNode("Log", [g.AddNode("Add", [u, g.Const(1)])]), g.Const(kappa)]);
