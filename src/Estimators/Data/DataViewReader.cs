@@ -1,3 +1,4 @@
+using System.Runtime;
 using Microsoft.ML.Data;
 
 namespace Microsoft.ML.PaperExtensions.Data;
@@ -59,12 +60,14 @@ internal static class DataViewReader
             .Concat(new[] { request.LabelColumn, request.WeightColumn }.OfType<string>().Select(n => schema[n]))
             .ToList();
 
-        var capacity = (int)Math.Clamp(data.GetRowCount() ?? 1024, 1, int.MaxValue / Math.Max(1, width));
-        var features = new double[capacity * width];
+        // Known row counts get one block of the exact size; a streaming source (TextLoader) fills blocks of 65,536 rows that
+        // are copied once into the final arrays: no doubling, so no garbage of 1.5 to 3 times the data.
+        var blockRows = (int)Math.Clamp(data.GetRowCount() ?? BlockRows, 1, int.MaxValue / Math.Max(1, width));
+        var features = new Blocks<double>(blockRows, width);
         var labelKind = request.LabelColumn is null ? LabelKind.None : KindOf(schema[request.LabelColumn].Type);
-        var label = labelKind is LabelKind.None or LabelKind.Text ? null : new double[capacity];
-        var textLabel = labelKind == LabelKind.Text ? new string[capacity] : null;
-        var weights = request.WeightColumn is null ? null : new double[capacity];
+        var label = labelKind is LabelKind.None or LabelKind.Text ? null : new Blocks<double>(blockRows, 1);
+        var textLabel = labelKind == LabelKind.Text ? new Blocks<string>(blockRows, 1) : null;
+        var weights = request.WeightColumn is null ? null : new Blocks<double>(blockRows, 1);
 
         var badRows = new int[slots.Count + 2];
         var firstBad = Enumerable.Repeat(-1, slots.Count + 2).ToArray();
@@ -84,17 +87,10 @@ internal static class DataViewReader
             {
                 cancellationToken.ThrowIfCancellationRequested();
             }
-            if (row == capacity)
-            {
-                capacity = checked(capacity * 2);
-                Array.Resize(ref features, checked(capacity * width));
-                if (label is not null) Array.Resize(ref label, capacity);
-                if (textLabel is not null) Array.Resize(ref textLabel, capacity);
-                if (weights is not null) Array.Resize(ref weights, capacity);
-            }
+            var featureRow = features.Row(row);
             for (var j = 0; j < slots.Count; j++)
             {
-                var slice = features.AsSpan(row * width + slots[j].Offset, slots[j].Width);
+                var slice = featureRow.Slice(slots[j].Offset, slots[j].Width);
                 featureCopiers[j](slice);
                 if (!request.AllowNonFiniteFeatures && !AllFinite(slice)) Flag(j, row);
             }
@@ -102,18 +98,18 @@ internal static class DataViewReader
             {
                 var value = labelGetter();
                 if (!double.IsFinite(value) && !(request.AllowMissingLabels && double.IsNaN(value))) Flag(labelIndex, row);
-                label![row] = value;
+                label!.Row(row)[0] = value;
             }
             if (textGetter is not null)
             {
                 textGetter(ref text);
-                textLabel![row] = text.ToString();
+                textLabel!.Row(row)[0] = text.ToString();
             }
             if (weightGetter is not null)
             {
                 var value = weightGetter();
                 if (!double.IsFinite(value) || value < 0) Flag(weightIndex, row);
-                weights![row] = value;
+                weights!.Row(row)[0] = value;
             }
             row++;
         }
@@ -134,18 +130,49 @@ internal static class DataViewReader
             };
             throw new DataValueException($"{role} column '{name}' has {what} in {badRows[j]} of {row} rows (first at row {firstBad[j]}).", option, name, firstBad[j], badRows[j]);
         }
-        if (row < capacity)
+        var table = new TabularData(row, slots, features.ToArray(row), label?.ToArray(row), textLabel?.ToArray(row), weights?.ToArray(row));
+        if ((long)row * (width + 2) > LargeRead)
         {
-            Array.Resize(ref features, row * width);
-            if (label is not null) Array.Resize(ref label, row);
-            if (textLabel is not null) Array.Resize(ref textLabel, row);
-            if (weights is not null) Array.Resize(ref weights, row);
+            // The blocks just copied are as large as the data: return their memory before the caller allocates more.
+            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
-        return new TabularData(row, slots, features, label, textLabel, weights);
+        return table;
 
         void Flag(int index, int r)
         {
             if (badRows[index]++ == 0) firstBad[index] = r;
+        }
+    }
+
+    private const int BlockRows = 65_536;
+
+    /// <summary>Values (rows x columns) above which a read collects its garbage at once (8 million doubles = 64 MB).</summary>
+    private const long LargeRead = 8_000_000;
+
+    /// <summary>Rows of a fixed width stored in blocks, so that growing never copies; one copy makes the final array.</summary>
+    private sealed class Blocks<T>(int blockRows, int width)
+    {
+        private readonly List<T[]> _blocks = [];
+
+        public Span<T> Row(int row)
+        {
+            var block = row / blockRows;
+            if (block == _blocks.Count) _blocks.Add(new T[checked(blockRows * width)]);
+            return _blocks[block].AsSpan(row % blockRows * width, width);
+        }
+
+        public T[] ToArray(int rows)
+        {
+            if (_blocks.Count == 1 && _blocks[0].Length == rows * width) return _blocks[0];
+            var result = new T[checked(rows * width)];
+            for (var b = 0; b < _blocks.Count; b++)
+            {
+                var count = Math.Min(blockRows, rows - b * blockRows) * width;
+                _blocks[b].AsSpan(0, count).CopyTo(result.AsSpan(b * blockRows * width));
+                _blocks[b] = [];
+            }
+            return result;
         }
     }
 

@@ -76,6 +76,7 @@ public static class TorchRuntime
     private static TorchRuntimeInfo Initialize(string? directory)
     {
         var waitPolicy = PreferPassiveOpenMpWait();
+        FixMallocThreshold();
         var loaded = directory is null ? [] : LoadLibTorchFolder(Path.GetFullPath(directory));
         try
         {
@@ -129,6 +130,32 @@ public static class TorchRuntime
             return null;
         }
     }
+
+    /// <summary>
+    /// Fixes glibc's mmap threshold at its default (128 KiB): glibc otherwise raises it after freeing large blocks, and then a
+    /// long fit's many tensors of a few hundred KiB land on heaps that fragment. Measured on a 3.3-million-row survival fit:
+    /// 740 MB of resident memory grew during the fit with the dynamic threshold, 34 MB with the fixed one. Not done when the
+    /// user set MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_.
+    /// </summary>
+    private static void FixMallocThreshold()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is not null || Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") is not null)
+        {
+            return;
+        }
+        try
+        {
+            const int mmapThreshold = -3; // M_MMAP_THRESHOLD
+            mallopt(mmapThreshold, 128 * 1024);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // not glibc: nothing to fix
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int mallopt(int parameter, int value);
 
     [DllImport("libc", EntryPoint = "setenv")]
     private static extern int setenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);

@@ -18,10 +18,10 @@ internal sealed class ChunkedSurvivalLikelihood : IDisposable
 
     /// <summary>Chunks over the given per-row tensors, which stay the caller's.</summary>
     public ChunkedSurvivalLikelihood(Tensor logTime, Tensor logEntry, Tensor truncated, Tensor isEvent, Tensor weight, Tensor aft, Tensor ph, Tensor shape, bool gompertz,
-        int chunkRows = DefaultChunkRows)
+        int chunkRows = 0)
     {
         Gompertz = gompertz;
-        _chunkRows = chunkRows;
+        _chunkRows = chunkRows = chunkRows > 0 ? chunkRows : DefaultChunkRows;
         _columns = [logTime, logEntry, truncated, isEvent, weight, aft, ph, shape];
         RowCount = (int)logTime.shape[0];
         for (var start = 0; start < RowCount; start += chunkRows)

@@ -1,3 +1,4 @@
+using System.Runtime;
 using Microsoft.ML.PaperExtensions.Numerics;
 using Microsoft.ML.PaperExtensions.Runtime;
 using static TorchSharp.torch;
@@ -17,25 +18,44 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
     /// <summary>Above this many rows, starting values are fitted on a random subsample of this size.</summary>
     private const int StartRows = 50_000;
 
+    /// <summary>Above this many rows the per-row arrays are released (and collected) once the fit holds them as tensors.</summary>
+    private const int ReleaseRowsAbove = 200_000;
+
     /// <summary>Newton steps each kappa start gets before the best is chosen.</summary>
     private const int ScoutIterations = 2;
 
     public FlexibleSurvivalModel Fit()
     {
         var n = data.RowCount;
+        if (data.Time.Distinct().Take(2).Count() == 1)
+        {
+            throw new ArgumentException($"Time column '{options.Outcome.Time}' has the same value ({data.Time[0]}) in every row; a continuous survival distribution cannot be fitted " +
+                "(its likelihood grows without bound as the distribution concentrates on that time).", options.Outcome.TimeOption);
+        }
         var scale = Median(data.Time);
+        var events = data.Event.Zip(data.Weight, (e, w) => e * w).Sum();
+        var eventRows = data.Event.Count(e => e == 1);
+        var exposure = data.Time.Zip(data.Weight, (t, w) => t / scale * w).Sum();
         var (aftMean, aftSd) = Standardisation(data.Aft, "AFT");
         var (phMean, phSd) = Standardisation(data.Ph, "PH");
         var (shapeMean, shapeSd) = Standardisation(data.Shape, "shape");
-        var truncated = data.Entry.Select(e => e > 0 ? 1.0 : 0.0).ToArray();
-        using var likelihood = new ChunkedSurvivalLikelihood(
-            tensor(data.Time.Select(t => Math.Log(t / scale)).ToArray(), ScalarType.Float64, device),
-            tensor(data.Entry.Select(e => e > 0 ? Math.Log(e / scale) : 0).ToArray(), ScalarType.Float64, device),
-            tensor(truncated, ScalarType.Float64, device),
-            tensor(data.Event, ScalarType.Float64, device),
-            tensor(data.Weight, ScalarType.Float64, device),
-            Matrix(data.Aft, aftMean, aftSd), Matrix(data.Ph, phMean, phSd), Matrix(data.Shape, shapeMean, shapeSd),
-            options.GompertzLimit);
+        var entered = data.Entry.Any(e => e > 0);
+        using var logTime = tensor(data.Time.Select(t => Math.Log(t / scale)).ToArray(), ScalarType.Float64, device);
+        using var truncated = entered ? tensor(data.Entry.Select(e => e > 0 ? 1.0 : 0.0).ToArray(), ScalarType.Float64, device) : zeros(n, ScalarType.Float64, device);
+        using var logEntry = entered ? tensor(data.Entry.Select(e => e > 0 ? Math.Log(e / scale) : 0).ToArray(), ScalarType.Float64, device) : zeros(n, ScalarType.Float64, device);
+        using var isEvent = tensor(data.Event, ScalarType.Float64, device);
+        using var weight = tensor(data.Weight, ScalarType.Float64, device);
+        using var aft = Matrix(data.Aft, aftMean, aftSd);
+        using var ph = Matrix(data.Ph, phMean, phSd);
+        using var shape = Matrix(data.Shape, shapeMean, shapeSd);
+        using var likelihood = new ChunkedSurvivalLikelihood(logTime, logEntry, truncated, isEvent, weight, aft, ph, shape, options.GompertzLimit);
+        data.ReleaseRows();
+        if (n > ReleaseRowsAbove)
+        {
+            // The arrays just dropped are as large as the data; give their memory back before the fit's own allocations.
+            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        }
 
         var notes = new List<string>();
         var warnings = new List<string>();
@@ -45,20 +65,11 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
             warnings.Add(text);
         }
         var free = Enumerable.Repeat(true, likelihood.ParameterCount).ToArray();
-        var distinctTimes = data.Time.Distinct().Take(2).Count();
-        if (distinctTimes == 1)
-        {
-            throw new ArgumentException($"Time column '{options.Outcome.Time}' has the same value ({data.Time[0]}) in every row; a continuous survival distribution cannot be fitted " +
-                "(its likelihood grows without bound as the distribution concentrates on that time).", options.Outcome.TimeOption);
-        }
         var start = new double[likelihood.ParameterCount];
-        var events = data.Event.Zip(data.Weight, (e, w) => e * w).Sum();
-        var eventRows = data.Event.Count(e => e == 1);
         if (eventRows < free.Count(f => f))
         {
             Warn($"Only {eventRows} event row(s) for {free.Count(f => f)} parameters: the model is barely or not identified, and its estimates rest on the censored rows' times.");
         }
-        var exposure = data.Time.Zip(data.Weight, (t, w) => t / scale * w).Sum();
         start[likelihood.BetaStart] = Math.Log(events / exposure);
         start[likelihood.NuIndex] = Math.Log(2);
         if (options.FixLambdaAtOne)

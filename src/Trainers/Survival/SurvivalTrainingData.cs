@@ -32,7 +32,7 @@ internal sealed record SurvivalSettings
 /// <summary>The columns a flexible survival fit reads, validated: the outcome (see <see cref="SurvivalOutcome"/>) and the covariates of each component.</summary>
 internal sealed class SurvivalTrainingData
 {
-    public required SurvivalOutcome Outcome { get; init; }
+    public required SurvivalOutcome Outcome { get; set; }
 
     public double[] Time => Outcome.Time;
 
@@ -43,13 +43,13 @@ internal sealed class SurvivalTrainingData
     public double[] Weight => Outcome.Weight;
 
     /// <summary>Covariates of each component, row-major [rows, width].</summary>
-    public required CovariateMatrix Aft { get; init; }
+    public required CovariateMatrix Aft { get; set; }
 
     /// <inheritdoc cref="Aft"/>
-    public required CovariateMatrix Ph { get; init; }
+    public required CovariateMatrix Ph { get; set; }
 
     /// <inheritdoc cref="Aft"/>
-    public required CovariateMatrix Shape { get; init; }
+    public required CovariateMatrix Shape { get; set; }
 
     public string[] AftNames => Aft.Names;
 
@@ -57,7 +57,20 @@ internal sealed class SurvivalTrainingData
 
     public string[] ShapeNames => Shape.Names;
 
-    public int RowCount => Time.Length;
+    public int RowCount { get; private set; }
+
+    /// <summary>
+    /// Drops the per-row arrays once the fit holds them as tensors, so that a large fit does not keep the data twice; the
+    /// names and the row count stay.
+    /// </summary>
+    public void ReleaseRows()
+    {
+        RowCount = Time.Length;
+        Outcome = new SurvivalOutcome { Time = [], Event = [], Entry = [], Weight = [] };
+        Aft = Aft with { Values = [] };
+        Ph = Ph with { Values = [] };
+        Shape = Shape with { Values = [] };
+    }
 
     /// <summary>The columns a fit with these settings reads.</summary>
     public static InputColumns Inputs(SurvivalOutcome.Columns outcome, string[] aft, string[] ph, string[] shape) =>
@@ -66,13 +79,18 @@ internal sealed class SurvivalTrainingData
             .Features(nameof(FlexibleSurvivalTrainer.Options.PhFeatureColumnNames), ph, "PH feature")
             .Features(nameof(FlexibleSurvivalTrainer.Options.ShapeFeatureColumnNames), shape, "shape feature");
 
-    public static SurvivalTrainingData Read(IDataView data, SurvivalSettings s, CancellationToken cancellation) => new()
+    public static SurvivalTrainingData Read(IDataView data, SurvivalSettings s, CancellationToken cancellation)
     {
-        Outcome = SurvivalOutcome.Read(data, s.Outcome, cancellation),
-        Aft = Covariates(data, s.AftFeatures, "AFT feature", nameof(FlexibleSurvivalTrainer.Options.AftFeatureColumnNames), cancellation),
-        Ph = Covariates(data, s.PhFeatures, "PH feature", nameof(FlexibleSurvivalTrainer.Options.PhFeatureColumnNames), cancellation),
-        Shape = Covariates(data, s.ShapeFeatures, "shape feature", nameof(FlexibleSurvivalTrainer.Options.ShapeFeatureColumnNames), cancellation),
-    };
+        var outcome = SurvivalOutcome.Read(data, s.Outcome, cancellation);
+        return new()
+        {
+            Outcome = outcome,
+            RowCount = outcome.RowCount,
+            Aft = Covariates(data, s.AftFeatures, "AFT feature", nameof(FlexibleSurvivalTrainer.Options.AftFeatureColumnNames), cancellation),
+            Ph = Covariates(data, s.PhFeatures, "PH feature", nameof(FlexibleSurvivalTrainer.Options.PhFeatureColumnNames), cancellation),
+            Shape = Covariates(data, s.ShapeFeatures, "shape feature", nameof(FlexibleSurvivalTrainer.Options.ShapeFeatureColumnNames), cancellation),
+        };
+    }
 
     /// <summary>Covariates as a row-major matrix, named "column" or "column[slot]" for vector columns.</summary>
     private static CovariateMatrix Covariates(IDataView data, string[] columns, string role, string option, CancellationToken cancellation)
