@@ -1,0 +1,61 @@
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.Text.Modules;
+
+/// <summary>
+/// A BERT-family encoder whose state-dict names equal Hugging Face's <c>BertModel</c>
+/// (<c>embeddings.*</c>, <c>encoder.layer.{i}.attention.self.query.weight</c>, ..., optional <c>pooler.dense.*</c>).
+/// Inference runs it in eval mode; there is no dropout in the forward.
+/// </summary>
+internal sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    private readonly BertEmbeddings embeddings;
+    private readonly BertEncoder encoder;
+    private readonly BertPooler? pooler;
+
+    public BertModel(BertConfig config, bool withPooler) : base(nameof(BertModel))
+    {
+        Config = config;
+        embeddings = new BertEmbeddings(config);
+        encoder = new BertEncoder(config);
+        if (withPooler) pooler = new BertPooler(config);
+        RegisterComponents();
+    }
+
+    public BertConfig Config { get; }
+
+    /// <summary>A model holding the checkpoint's weights (float32, on the CPU).</summary>
+    public static BertModel FromCheckpoint(EncoderCheckpoint checkpoint)
+    {
+        var model = new BertModel(checkpoint.Config, checkpoint.HasPooler);
+        using (no_grad())
+        {
+            foreach (var (name, parameter) in model.named_parameters())
+            {
+                var source = checkpoint.Tensors[name];
+                using var values = tensor(source.Values, source.Shape);
+                parameter.copy_(values);
+            }
+        }
+        model.eval();
+        return model;
+    }
+
+    /// <summary>The last hidden state [batch, length, hidden].</summary>
+    /// <param name="inputIds">[batch, length] int64 token ids.</param>
+    /// <param name="attentionMask">[batch, length] int64, 1 for tokens and 0 for padding.</param>
+    /// <param name="tokenTypeIds">[batch, length] int64 segment ids.</param>
+    public override Tensor forward(Tensor inputIds, Tensor attentionMask, Tensor tokenTypeIds)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = embeddings.forward(inputIds, tokenTypeIds);
+        // 0 where attended, the lowest float where padded, broadcast over heads and query positions.
+        var additiveMask = (1 - attentionMask.to(hidden.dtype)).mul(finfo(hidden.dtype).min).view(attentionMask.shape[0], 1, 1, attentionMask.shape[1]);
+        return encoder.forward(hidden, additiveMask).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The pooler's <c>tanh(dense(h[:, 0]))</c> of a last hidden state.</summary>
+    /// <exception cref="InvalidOperationException">The checkpoint had no pooler.</exception>
+    public Tensor Pool(Tensor lastHiddenState) =>
+        (pooler ?? throw new InvalidOperationException("This encoder has no pooler (the checkpoint holds no pooler.dense tensors).")).forward(lastHiddenState);
+}
