@@ -61,6 +61,12 @@ public sealed class OnnxGraphBuilder
     /// <summary>The symbolic name given to the batch dimension.</summary>
     public const string BatchDimensionName = "N";
 
+    /// <summary>Marks a symbolic sequence-length dimension in a shape (token inputs of text models).</summary>
+    public const long Sequence = -2;
+
+    /// <summary>The symbolic name given to the sequence dimension.</summary>
+    public const string SequenceDimensionName = "T";
+
     /// <summary>ONNX Runtime's contrib operator domain (MatMulNBits and friends).</summary>
     public const string MicrosoftDomain = "com.microsoft";
 
@@ -285,18 +291,22 @@ public sealed class OnnxGraphBuilder
     /// <summary>The element type of a declared input or output.</summary>
     internal static OnnxElementType ElementType(ValueInfoProto value) => (OnnxElementType)value.Type.TensorType.ElemType;
 
-    /// <summary>The declared shape of a value, with <see cref="Batch"/> for a symbolic dimension.</summary>
+    /// <summary>The declared shape of a value, with <see cref="Batch"/> or <see cref="Sequence"/> for a symbolic dimension.</summary>
     internal static long[] Shape(ValueInfoProto value) =>
-        value.Type.TensorType.Shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : Batch).ToArray();
+        value.Type.TensorType.Shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue
+            : d.DimParam == SequenceDimensionName ? Sequence : Batch).ToArray();
 
     internal static ValueInfoProto ValueInfo(string name, OnnxElementType type, IReadOnlyList<long> shape)
     {
         var tensorShape = new TensorShapeProto();
         foreach (var d in shape)
         {
-            tensorShape.Dim.Add(d == Batch
-                ? new TensorShapeProto.Types.Dimension { DimParam = BatchDimensionName }
-                : new TensorShapeProto.Types.Dimension { DimValue = d });
+            tensorShape.Dim.Add(d switch
+            {
+                Batch => new TensorShapeProto.Types.Dimension { DimParam = BatchDimensionName },
+                Sequence => new TensorShapeProto.Types.Dimension { DimParam = SequenceDimensionName },
+                _ => new TensorShapeProto.Types.Dimension { DimValue = d },
+            });
         }
         return new ValueInfoProto
         {

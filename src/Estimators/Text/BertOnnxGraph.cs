@@ -1,0 +1,110 @@
+using Microsoft.ML.PaperExtensions.Onnx;
+using static Microsoft.ML.PaperExtensions.Onnx.OnnxGraphBuilder;
+
+namespace Microsoft.ML.PaperExtensions.Text;
+
+/// <summary>
+/// Writes a BERT-family encoder as an ONNX graph of default-domain operators (opset 17): inputs <c>input_ids</c>,
+/// <c>attention_mask</c>, <c>token_type_ids</c> ([N, T] int64), output either the pooled text vector <c>Embedding</c> [N, hidden]
+/// or <c>last_hidden_state</c> [N, T, hidden]. It computes what <see cref="Modules.BertModel"/> computes.
+/// </summary>
+internal static class BertOnnxGraph
+{
+    public const string InputIds = "input_ids";
+    public const string AttentionMask = "attention_mask";
+    public const string TokenTypeIds = "token_type_ids";
+    public const string Embedding = "Embedding";
+    public const string LastHiddenState = "last_hidden_state";
+
+    /// <param name="checkpoint">The weights.</param>
+    /// <param name="pooling">Mean or CLS pooling into <c>Embedding</c>; null outputs <c>last_hidden_state</c>.</param>
+    /// <param name="normalize">Divide each pooled vector by its L2 norm (at least 1e-12).</param>
+    public static OnnxGraphBuilder Build(EncoderCheckpoint checkpoint, EmbeddingPooling? pooling, bool normalize)
+    {
+        var c = checkpoint.Config;
+        var w = checkpoint.Tensors;
+        var g = new OnnxGraphBuilder("bert_encoder");
+        var ids = g.AddInput(InputIds, OnnxElementType.Int64, Batch, Sequence);
+        var mask = g.AddInput(AttentionMask, OnnxElementType.Int64, Batch, Sequence);
+        var types = g.AddInput(TokenTypeIds, OnnxElementType.Int64, Batch, Sequence);
+        string F(float v) => g.AddInitializer(g.NewName("c"), [v], 1);
+        string I(params long[] v) => g.AddInitializer(g.NewName("shape"), v, v.Length);
+        string Weight(string name) => g.AddInitializer(name, w[name].Values, w[name].Shape);
+
+        // Embeddings: word + position (0..T-1) + token type, then LayerNorm.
+        var length = g.AddNode("Gather", [g.AddNode("Shape", [ids]), I(1)]);
+        var positions = g.AddNode("Range", [g.AddInitializer(g.NewName("zero"), [0L], []), g.AddNode("Squeeze", [length]), g.AddInitializer(g.NewName("one"), [1L], [])]);
+        var x = g.AddNode("Add", [
+            g.AddNode("Add", [g.AddNode("Gather", [Weight("embeddings.word_embeddings.weight"), ids]),
+                g.AddNode("Gather", [Weight("embeddings.position_embeddings.weight"), positions])]),
+            g.AddNode("Gather", [Weight("embeddings.token_type_embeddings.weight"), types])]);
+        x = LayerNorm(g, x, "embeddings.LayerNorm", Weight, c.LayerNormEps);
+
+        // 0 where attended, the lowest float where padded: [N, 1, 1, T].
+        var maskFloat = g.AddNode("Cast", [mask], null, Attribute("to", (long)OnnxElementType.Float));
+        var additive = g.AddNode("Unsqueeze", [g.AddNode("Mul", [g.AddNode("Sub", [F(1), maskFloat]), F(float.MinValue)]), I(1, 2)]);
+
+        var scale = F((float)(1 / Math.Sqrt(c.HeadSize)));
+        var splitHeads = I(0, 0, c.NumAttentionHeads, c.HeadSize);
+        var mergeHeads = I(0, 0, c.HiddenSize);
+        for (int i = 0; i < c.NumHiddenLayers; i++)
+        {
+            string p = $"encoder.layer.{i}.";
+            string Heads(string name, long[] perm) => g.AddNode("Transpose", [g.AddNode("Reshape", [Linear(g, x, p + name, checkpoint), splitHeads])], null, Attribute("perm", perm));
+            var q = Heads("attention.self.query", [0, 2, 1, 3]);
+            var kT = Heads("attention.self.key", [0, 2, 3, 1]);
+            var v = Heads("attention.self.value", [0, 2, 1, 3]);
+            var scores = g.AddNode("Add", [g.AddNode("Mul", [g.AddNode("MatMul", [q, kT]), scale]), additive]);
+            var context = g.AddNode("MatMul", [g.AddNode("Softmax", [scores], null, Attribute("axis", -1L)), v]);
+            context = g.AddNode("Reshape", [g.AddNode("Transpose", [context], null, Attribute("perm", [0L, 2, 1, 3])), mergeHeads]);
+            var attended = LayerNorm(g, g.AddNode("Add", [Linear(g, context, p + "attention.output.dense", checkpoint), x]), p + "attention.output.LayerNorm", Weight, c.LayerNormEps);
+            var h = Linear(g, attended, p + "intermediate.dense", checkpoint);
+            // Exact GELU: 0.5 x (1 + erf(x / sqrt 2)).
+            h = g.AddNode("Mul", [g.AddNode("Mul", [h, F(0.5f)]), g.AddNode("Add", [F(1), g.AddNode("Erf", [g.AddNode("Mul", [h, F((float)(1 / Math.Sqrt(2)))])])])]);
+            x = LayerNorm(g, g.AddNode("Add", [Linear(g, h, p + "output.dense", checkpoint), attended]), p + "output.LayerNorm", Weight, c.LayerNormEps);
+        }
+
+        if (pooling is null)
+        {
+            g.AddNode("Identity", [x], LastHiddenState);
+            g.AddOutput(LastHiddenState, OnnxElementType.Float, Batch, Sequence, c.HiddenSize);
+            return g;
+        }
+        string pooled;
+        if (pooling == EmbeddingPooling.Cls)
+        {
+            pooled = g.AddNode("Gather", [x, g.AddInitializer(g.NewName("first"), [0L], [])], null, Attribute("axis", 1L));
+        }
+        else
+        {
+            // Sum of token vectors over the mask divided by the token count (at least 1e-9, as sentence-transformers).
+            var weights = g.AddNode("Unsqueeze", [maskFloat, I(2)]);
+            var sum = g.AddNode("ReduceSum", [g.AddNode("Mul", [x, weights]), I(1)], null, Attribute("keepdims", 0L));
+            var count = g.AddNode("Max", [g.AddNode("ReduceSum", [maskFloat, I(1)], null, Attribute("keepdims", 1L)), F(1e-9f)]);
+            pooled = g.AddNode("Div", [sum, count]);
+        }
+        if (normalize)
+        {
+            var norm = g.AddNode("Max", [g.AddNode("ReduceL2", [pooled], null, Attribute("axes", [1L]), Attribute("keepdims", 1L)), F(1e-12f)]);
+            pooled = g.AddNode("Div", [pooled, norm]);
+        }
+        g.AddNode("Identity", [pooled], Embedding);
+        g.AddOutput(Embedding, OnnxElementType.Float, Batch, c.HiddenSize);
+        return g;
+    }
+
+    private static string LayerNorm(OnnxGraphBuilder g, string x, string name, Func<string, string> weight, double eps) =>
+        g.AddNode("LayerNormalization", [x, weight(name + ".weight"), weight(name + ".bias")], null, Attribute("axis", -1L), Attribute("epsilon", (float)eps));
+
+    /// <summary>x W^T + b with W stored [out, in]: the graph keeps W^T ([in, out]) for MatMul.</summary>
+    private static string Linear(OnnxGraphBuilder g, string x, string name, EncoderCheckpoint checkpoint)
+    {
+        var weight = checkpoint.Tensors[name + ".weight"];
+        var bias = checkpoint.Tensors[name + ".bias"];
+        int rows = (int)weight.Shape[0], cols = (int)weight.Shape[1];
+        var transposed = new float[weight.Values.Length];
+        for (int r = 0; r < rows; r++)
+            for (int k = 0; k < cols; k++) transposed[k * rows + r] = weight.Values[r * cols + k];
+        return g.AddNode("Add", [g.AddNode("MatMul", [x, g.AddInitializer(name + ".weight", transposed, cols, rows)]), g.AddInitializer(name + ".bias", bias.Values, rows)]);
+    }
+}
