@@ -19,16 +19,29 @@ internal static class BertOnnxGraph
     /// <param name="checkpoint">The weights.</param>
     /// <param name="pooling">Mean or CLS pooling into <c>Embedding</c>; null outputs <c>last_hidden_state</c>.</param>
     /// <param name="normalize">Divide each pooled vector by its L2 norm (at least 1e-12).</param>
-    public static OnnxGraphBuilder Build(EncoderCheckpoint checkpoint, EmbeddingPooling? pooling, bool normalize)
+    /// <param name="perRowSlots">
+    /// For ML.NET's row-by-row <c>OnnxTransformer</c>: inputs of fixed shape [1, slots] (padded token vectors), which the graph
+    /// cuts to the row's tokens, and the pooled vector as [hidden]. Null for the batched graph.
+    /// </param>
+    /// <param name="namePrefix">Put before every input and output name (ML.NET column names of the per-row graph).</param>
+    public static OnnxGraphBuilder Build(EncoderCheckpoint checkpoint, EmbeddingPooling? pooling, bool normalize, int? perRowSlots = null, string namePrefix = "")
     {
         var c = checkpoint.Config;
         var w = checkpoint.Tensors;
         var g = new OnnxGraphBuilder("bert_encoder");
-        var ids = g.AddInput(InputIds, OnnxElementType.Int64, Batch, Sequence);
-        var mask = g.AddInput(AttentionMask, OnnxElementType.Int64, Batch, Sequence);
-        var types = g.AddInput(TokenTypeIds, OnnxElementType.Int64, Batch, Sequence);
         string F(float v) => g.AddInitializer(g.NewName("c"), [v], 1);
         string I(params long[] v) => g.AddInitializer(g.NewName("shape"), v, v.Length);
+        long[] inputShape = perRowSlots is { } slots ? [1, slots] : [Batch, Sequence];
+        var ids = g.AddInput(namePrefix + InputIds, OnnxElementType.Int64, inputShape);
+        var mask = g.AddInput(namePrefix + AttentionMask, OnnxElementType.Int64, inputShape);
+        var types = g.AddInput(namePrefix + TokenTypeIds, OnnxElementType.Int64, inputShape);
+        if (perRowSlots is not null)
+        {
+            // One row, tokens first then padding: keep the first sum(mask) positions.
+            var tokens = g.AddNode("ReduceSum", [mask, I(1)], null, Attribute("keepdims", 0L));
+            string Cut(string x) => g.AddNode("Slice", [x, I(0), tokens, I(1)]);
+            (ids, mask, types) = (Cut(ids), Cut(mask), Cut(types));
+        }
         string Weight(string name) => g.AddInitializer(name, w[name].Values, w[name].Shape);
 
         // Embeddings: word + position (0..T-1) + token type, then LayerNorm.
@@ -66,8 +79,8 @@ internal static class BertOnnxGraph
 
         if (pooling is null)
         {
-            g.AddNode("Identity", [x], LastHiddenState);
-            g.AddOutput(LastHiddenState, OnnxElementType.Float, Batch, Sequence, c.HiddenSize);
+            g.AddNode("Identity", [x], namePrefix + LastHiddenState);
+            g.AddOutput(namePrefix + LastHiddenState, OnnxElementType.Float, Batch, Sequence, c.HiddenSize);
             return g;
         }
         string pooled;
@@ -88,8 +101,16 @@ internal static class BertOnnxGraph
             var norm = g.AddNode("Max", [g.AddNode("ReduceL2", [pooled], null, Attribute("axes", [1L]), Attribute("keepdims", 1L)), F(1e-12f)]);
             pooled = g.AddNode("Div", [pooled, norm]);
         }
-        g.AddNode("Identity", [pooled], Embedding);
-        g.AddOutput(Embedding, OnnxElementType.Float, Batch, c.HiddenSize);
+        if (perRowSlots is null)
+        {
+            g.AddNode("Identity", [pooled], namePrefix + Embedding);
+            g.AddOutput(namePrefix + Embedding, OnnxElementType.Float, Batch, c.HiddenSize);
+        }
+        else
+        {
+            g.AddNode("Reshape", [pooled, I(c.HiddenSize)], namePrefix + Embedding);
+            g.AddOutput(namePrefix + Embedding, OnnxElementType.Float, c.HiddenSize);
+        }
         return g;
     }
 
