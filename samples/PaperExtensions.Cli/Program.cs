@@ -8,5 +8,6 @@ var root = new RootCommand("mlnet-papers: fit and evaluate Microsoft.ML.PaperExt
     OrdinalCommand.Create(),
     SurvivalCommand.Create(),
     SemiSupervisedCommand.Create(),
+    EmbedCommand.Create(),
 };
 return await CliRunner.RunAsync(root, args);

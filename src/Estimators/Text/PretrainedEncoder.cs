@@ -27,6 +27,13 @@ public sealed class PretrainedEncoder
 
     internal EncoderCheckpoint Checkpoint { get; }
 
+    /// <summary>Tokens the encoder sees for <paramref name="text"/> before any cut: its WordPiece tokens plus [CLS] and [SEP].</summary>
+    public int TokenCount(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Tokenizer.WordPieceIds(text).Count + 2;
+    }
+
     internal BertWordPieceTokenizer Tokenizer { get; }
 
     /// <summary>Loads an encoder and its vocabulary.</summary>

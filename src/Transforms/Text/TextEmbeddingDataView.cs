@@ -91,16 +91,21 @@ internal sealed class TextEmbeddingDataView : IDataView
                 _texts[_rows++] = text.ToString();
             }
             if (_rows == 0) return false;
-            var settings = _view._transformer.Settings;
-            var tokens = _view._transformer.Encoder.Tokenizer.EncodeBatch(_rows == _texts.Length ? _texts : _texts[.._rows], null, settings.MaxSequenceLength);
+            var transformer = _view._transformer;
+            var tokens = transformer.Encoder.Tokenizer.EncodeBatch(_rows == _texts.Length ? _texts : _texts[.._rows], null, transformer.Settings.MaxSequenceLength);
+            _vectors = transformer.Settings.TorchDevice is null ? RunOnnx(transformer, tokens) : transformer.Torch.Embed(tokens);
+            return true;
+        }
+
+        private static float[] RunOnnx(TextEmbeddingTransformer transformer, TokenBatch tokens)
+        {
             long[] shape = [tokens.Rows, tokens.Length];
             using var ids = OrtValue.CreateTensorValueFromMemory(tokens.InputIds, shape);
             using var mask = OrtValue.CreateTensorValueFromMemory(tokens.AttentionMask, shape);
             using var types = OrtValue.CreateTensorValueFromMemory(tokens.TokenTypeIds, shape);
             using var options = new RunOptions();
-            using var outputs = _view._transformer.Session.Run(options, [BertOnnxGraph.InputIds, BertOnnxGraph.AttentionMask, BertOnnxGraph.TokenTypeIds], [ids, mask, types], [BertOnnxGraph.Embedding]);
-            _vectors = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-            return true;
+            using var outputs = transformer.Session.Run(options, [BertOnnxGraph.InputIds, BertOnnxGraph.AttentionMask, BertOnnxGraph.TokenTypeIds], [ids, mask, types], [BertOnnxGraph.Embedding]);
+            return outputs[0].GetTensorDataAsSpan<float>().ToArray();
         }
 
         public override bool IsColumnActive(DataViewSchema.Column column) => _active.Contains(column.Index);

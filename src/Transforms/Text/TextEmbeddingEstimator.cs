@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.PaperExtensions.Text;
 
 namespace Microsoft.ML.PaperExtensions.TextEmbedding;
@@ -49,8 +50,14 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         /// <summary>Tokens per text including [CLS] and [SEP]; longer texts are cut. Default 256 (sentence-transformers' MiniLM), at most the model's positions and 512.</summary>
         public int MaxSequenceLength { get; set; } = 256;
 
-        /// <summary>Texts per ONNX Runtime run when <c>Transform</c> scores in process. Default 32.</summary>
+        /// <summary>Texts per run when <c>Transform</c> embeds in process. Default 32.</summary>
         public int BatchSize { get; set; } = 32;
+
+        /// <summary>
+        /// Where <c>Transform</c> runs the encoder in process: <c>Cpu</c> runs the ONNX graph in ONNX Runtime; <c>Cuda</c> runs the
+        /// TorchSharp encoder on the GPU; <c>Auto</c> (default) takes CUDA when libtorch has it. A saved model always runs the ONNX graph.
+        /// </summary>
+        public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
     }
 
     internal TextEmbeddingEstimator(MLContext mlContext, Options options)
@@ -82,8 +89,9 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         if (_options.MaxSequenceLength > encoder.Config.MaxPositionEmbeddings)
             throw new ArgumentOutOfRangeException(nameof(Options.MaxSequenceLength), _options.MaxSequenceLength,
                 $"MaxSequenceLength {_options.MaxSequenceLength} exceeds the {encoder.Config.MaxPositionEmbeddings} positions of {encoder.Source}.");
+        var device = TorchRuntime.ResolveDevice(_options.Device, _mlContext);
         return new TextEmbeddingTransformer(_mlContext, encoder, new TextEmbeddingSettings(_options.InputColumnName, _options.OutputColumnName,
-            _options.Pooling, _options.Normalize, _options.MaxSequenceLength, _options.BatchSize), input.Schema);
+            _options.Pooling, _options.Normalize, _options.MaxSequenceLength, _options.BatchSize, device.type == TorchSharp.DeviceType.CUDA ? device : null), input.Schema);
     }
 
     /// <inheritdoc />
@@ -95,5 +103,9 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
     }
 }
 
-/// <summary>What a fitted embedding transformer does, fixed at Fit.</summary>
-internal sealed record TextEmbeddingSettings(string InputColumnName, string OutputColumnName, EmbeddingPooling Pooling, bool Normalize, int MaxSequenceLength, int BatchSize);
+/// <summary>
+/// What a fitted embedding transformer does, fixed at Fit. <c>TorchDevice</c>: run the TorchSharp encoder on this device in
+/// process; null runs the ONNX graph in ONNX Runtime.
+/// </summary>
+internal sealed record TextEmbeddingSettings(string InputColumnName, string OutputColumnName, EmbeddingPooling Pooling, bool Normalize, int MaxSequenceLength,
+    int BatchSize, TorchSharp.torch.Device? TorchDevice = null);

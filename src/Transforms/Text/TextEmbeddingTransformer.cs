@@ -17,6 +17,7 @@ public sealed class TextEmbeddingTransformer : ITransformer, IDisposable
     private readonly TransformerChain<ITransformer> _chain;
     private readonly DataViewType _inputType;
     private readonly Lazy<InferenceSession> _session;
+    private readonly Lazy<TorchEmbedder> _torch;
 
     internal TextEmbeddingTransformer(MLContext mlContext, PretrainedEncoder encoder, TextEmbeddingSettings settings, DataViewSchema inputSchema)
     {
@@ -26,6 +27,7 @@ public sealed class TextEmbeddingTransformer : ITransformer, IDisposable
         _graph = BertOnnxGraph.Build(encoder.Checkpoint, settings.Pooling, settings.Normalize).ToBytes();
         _chain = BuildChain(mlContext, encoder, settings, inputSchema);
         _session = new Lazy<InferenceSession>(() => new InferenceSession(_graph), LazyThreadSafetyMode.ExecutionAndPublication);
+        _torch = new Lazy<TorchEmbedder>(() => new TorchEmbedder(encoder.Checkpoint, settings), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The encoder and its vocabulary.</summary>
@@ -37,6 +39,8 @@ public sealed class TextEmbeddingTransformer : ITransformer, IDisposable
     internal TextEmbeddingSettings Settings { get; }
 
     internal InferenceSession Session => _session.Value;
+
+    internal TorchEmbedder Torch => _torch.Value;
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;
@@ -65,13 +69,17 @@ public sealed class TextEmbeddingTransformer : ITransformer, IDisposable
         return ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
     }
 
-    /// <summary>Embeds lazily, <see cref="TextEmbeddingEstimator.Options.BatchSize"/> texts per ONNX Runtime run.</summary>
+    /// <summary>Embeds lazily, <see cref="TextEmbeddingEstimator.Options.BatchSize"/> texts per run of the encoder.</summary>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckInput(input.Schema);
         return new TextEmbeddingDataView(input, this, _chain.GetOutputSchema(input.Schema));
     }
+
+    /// <summary>The same transformer running the TorchSharp encoder on <paramref name="device"/> in process (tests compare the two paths on the CPU).</summary>
+    internal TextEmbeddingTransformer OnDevice(MLContext mlContext, TorchSharp.torch.Device device, DataViewSchema inputSchema) =>
+        new(mlContext, Encoder, Settings with { TorchDevice = device }, inputSchema);
 
     /// <summary>Embeds through the saved chain, row by row (what a loaded model does).</summary>
     internal IDataView TransformRowByRow(IDataView input) => _chain.Transform(input);
@@ -83,6 +91,7 @@ public sealed class TextEmbeddingTransformer : ITransformer, IDisposable
     {
         _chain.Dispose();
         if (_session.IsValueCreated) _session.Value.Dispose();
+        if (_torch.IsValueCreated) _torch.Value.Dispose();
     }
 
     private void CheckInput(DataViewSchema inputSchema)

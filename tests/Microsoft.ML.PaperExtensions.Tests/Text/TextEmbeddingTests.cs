@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.PaperExtensions.TestSupport;
 using Microsoft.ML.PaperExtensions.Text;
 using Microsoft.ML.PaperExtensions.TextEmbedding;
@@ -41,6 +42,7 @@ public sealed class TextEmbeddingTests
         var pipeline = ml.Transforms.Text.TransformerEmbedding(new TextEmbeddingEstimator.Options
         {
             InputColumnName = nameof(Review.Text), OutputColumnName = "Embedding", ModelPath = PretrainedModels.MiniLmFolder, MaxSequenceLength = 128, BatchSize = 2,
+            Device = ComputeDevice.Cpu,
         });
         var shape = pipeline.GetOutputSchema(Microsoft.ML.PaperExtensions.Data.SchemaShapes.FromSchema(data.Schema)).Single(c => c.Name == "Embedding");
         Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, shape.Kind);
@@ -55,6 +57,11 @@ public sealed class TextEmbeddingTests
         var rowByRow = Vectors(ml, model.TransformRowByRow(data));
         for (int i = 0; i < Reviews.Length; i++)
             Assert.IsLessThan(1e-5, EncoderRun.MaxAbsDifference(batched[i], rowByRow[i]), $"row {i}: batched vs the saved chain");
+
+        using var torch = model.OnDevice(ml, TorchSharp.torch.CPU, data.Schema);
+        var torchVectors = Vectors(ml, torch.Transform(data));
+        for (int i = 0; i < Reviews.Length; i++)
+            Assert.IsLessThan(1e-5, EncoderRun.MaxAbsDifference(batched[i], torchVectors[i]), $"row {i}: the TorchSharp path (what runs on a GPU)");
 
         string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "embedding.zip");
         ml.Model.Save(model, data.Schema, path);

@@ -1,0 +1,43 @@
+using Microsoft.ML.PaperExtensions.Text;
+using TorchSharp;
+using Microsoft.ML.PaperExtensions.Text.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.TextEmbedding;
+
+/// <summary>The TorchSharp encoder with the transform's pooling, on one device (a GPU when the transform runs there).</summary>
+internal sealed class TorchEmbedder : IDisposable
+{
+    private readonly BertModel _model;
+    private readonly TextEmbeddingSettings _settings;
+    private readonly Device _device;
+    private readonly Lock _gate = new();
+
+    public TorchEmbedder(EncoderCheckpoint checkpoint, TextEmbeddingSettings settings)
+    {
+        _settings = settings;
+        _device = settings.TorchDevice ?? CPU;
+        _model = BertModel.FromCheckpoint(checkpoint);
+        _model.to(_device);
+    }
+
+    /// <summary>Pooled (and normalised) vectors of one token batch, [rows * hidden] row-major.</summary>
+    public float[] Embed(TokenBatch tokens)
+    {
+        lock (_gate)
+        {
+            using var scope = NewDisposeScope();
+            using var grad = no_grad();
+            long[] shape = [tokens.Rows, tokens.Length];
+            var mask = tensor(tokens.AttentionMask, shape).to(_device);
+            var hidden = _model.forward(tensor(tokens.InputIds, shape).to(_device), mask, tensor(tokens.TokenTypeIds, shape).to(_device));
+            var weights = mask.to_type(ScalarType.Float32).unsqueeze(2);
+            var pooled = _settings.Pooling == EmbeddingPooling.Cls ? hidden[.., 0]
+                : (hidden * weights).sum(1) / weights.sum(1).clamp_min(1e-9);
+            if (_settings.Normalize) pooled = pooled / pooled.norm(1, keepdim: true).clamp_min(1e-12);
+            return pooled.cpu().data<float>().ToArray();
+        }
+    }
+
+    public void Dispose() => _model.Dispose();
+}
