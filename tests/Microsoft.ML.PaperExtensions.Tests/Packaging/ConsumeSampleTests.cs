@@ -1,12 +1,14 @@
 using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.Ordinal;
+using Microsoft.ML.PaperExtensions.TestSupport;
 
 namespace Microsoft.ML.PaperExtensions.Tests.Packaging;
 
 /// <summary>
 /// samples/PaperExtensions.Consume fits this pipeline from the NuGet packages alone and <c>./build.sh consume</c> compares its
-/// output with expected-output.txt; this test computes the same pipeline from the projects, so both sides equal one file.
+/// output with expected-output.txt; this test computes the same pipelines (PRESTO, then MiniLM embeddings of two sentences,
+/// which the sample loads and runs in a second process) from the projects, so both sides equal one file.
 /// </summary>
 [TestClass]
 public sealed class ConsumeSampleTests
@@ -27,7 +29,24 @@ public sealed class ConsumeSampleTests
 
         var lines = new[] { new Rating("Ref", "1", "No"), new Rating("Test", "2", "Yes") }.Select(r =>
             $"PROD={r.PROD} DAY={r.DAY} COLD={r.COLD}: " + string.Join(" ", engine.Predict(r).Score.Select(v => v.ToString("F6", CultureInfo.InvariantCulture))));
-        CollectionAssert.AreEqual(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "expected-output.txt")), lines.ToArray());
+
+        string[] sentences = ["My dog loves these treats.", "The coffee tastes burnt."];
+        var texts = ml.Data.LoadFromEnumerable(sentences.Select(t => new Sentence { Text = t }));
+        using var embedding = ml.Transforms.Text.TransformerEmbedding("Embedding", "Text", PretrainedModels.MiniLmFolder).Fit(texts);
+        var embedder = ml.Model.CreatePredictionEngine<Sentence, Embedded>(embedding);
+        var embedded = sentences.Select(t => embedder.Predict(new Sentence { Text = t }).Embedding).Select((v, i) =>
+            $"\"{sentences[i]}\": {v.Length} dimensions, " + string.Join(" ", v.Take(4).Select(x => x.ToString("F4", CultureInfo.InvariantCulture))));
+        CollectionAssert.AreEqual(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "expected-output.txt")), lines.Concat(embedded).ToArray());
+    }
+
+    private sealed class Sentence
+    {
+        public string Text { get; set; } = "";
+    }
+
+    private sealed class Embedded
+    {
+        public float[] Embedding { get; set; } = [];
     }
 
     private sealed record Rating(string PROD, string DAY, string COLD)
