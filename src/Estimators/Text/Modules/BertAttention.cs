@@ -17,6 +17,10 @@ internal sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal BertSelfAttention SelfAttention => selfAttention;
+
+    internal BertDenseLayerNorm Output => output;
+
     public override Tensor forward(Tensor hidden, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();

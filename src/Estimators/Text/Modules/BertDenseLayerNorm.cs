@@ -10,7 +10,7 @@ namespace Microsoft.ML.PaperExtensions.Text.Modules;
 /// </summary>
 internal sealed class BertDenseLayerNorm : nn.Module<Tensor, Tensor, Tensor>
 {
-    private readonly nn.Module<Tensor, Tensor> dense;
+    private nn.Module<Tensor, Tensor> dense;
     [ComponentName(Name = "LayerNorm")]
     private readonly LayerNorm layerNorm;
 
@@ -19,6 +19,16 @@ internal sealed class BertDenseLayerNorm : nn.Module<Tensor, Tensor, Tensor>
         dense = nn.Linear(inputSize, config.HiddenSize);
         layerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
         RegisterComponents();
+    }
+
+    /// <summary>The <c>dense</c> projection.</summary>
+    internal nn.Module<Tensor, Tensor> Dense => dense;
+
+    /// <summary>Puts <paramref name="module"/> in place of <c>dense</c>.</summary>
+    internal void ReplaceDense(nn.Module<Tensor, Tensor> module)
+    {
+        dense = module;
+        ModuleReplacement.Register(this, nameof(dense), module);
     }
 
     public override Tensor forward(Tensor input, Tensor residual)

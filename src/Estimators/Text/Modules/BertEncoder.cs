@@ -14,6 +14,8 @@ internal sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal IList<BertLayer> Layers => layer;
+
     public override Tensor forward(Tensor hidden, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();

@@ -17,6 +17,12 @@ internal sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal BertAttention Attention => attention;
+
+    internal BertIntermediate Intermediate => intermediate;
+
+    internal BertDenseLayerNorm Output => output;
+
     public override Tensor forward(Tensor hidden, Tensor additiveMask)
     {
         using var scope = NewDisposeScope();

@@ -41,6 +41,24 @@ internal sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
         return model;
     }
 
+    /// <summary>
+    /// Every Linear of the encoder layers with its state-dict path (<c>encoder.layer.{i}.attention.self.query</c>, ...) and a way
+    /// to put another module in its place (adapters wrap them; the pooler is left alone).
+    /// </summary>
+    internal IEnumerable<(string Path, nn.Module<Tensor, Tensor> Module, Action<nn.Module<Tensor, Tensor>> Replace)> Linears()
+    {
+        for (int i = 0; i < encoder.Layers.Count; i++)
+        {
+            var layer = encoder.Layers[i];
+            string prefix = $"encoder.layer.{i}.";
+            foreach (var (name, module) in layer.Attention.SelfAttention.Projections().ToList())
+                yield return (prefix + "attention.self." + name, module, m => layer.Attention.SelfAttention.Replace(name, m));
+            yield return (prefix + "attention.output.dense", layer.Attention.Output.Dense, layer.Attention.Output.ReplaceDense);
+            yield return (prefix + "intermediate.dense", layer.Intermediate.Dense, layer.Intermediate.ReplaceDense);
+            yield return (prefix + "output.dense", layer.Output.Dense, layer.Output.ReplaceDense);
+        }
+    }
+
     /// <summary>The last hidden state [batch, length, hidden].</summary>
     /// <param name="inputIds">[batch, length] int64 token ids.</param>
     /// <param name="attentionMask">[batch, length] int64, 1 for tokens and 0 for padding.</param>

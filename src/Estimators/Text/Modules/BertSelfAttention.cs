@@ -6,9 +6,9 @@ namespace Microsoft.ML.PaperExtensions.Text.Modules;
 /// <summary>Multi-head scaled dot-product attention with <c>query</c>/<c>key</c>/<c>value</c> Linears (Hugging Face <c>BertSelfAttention</c>).</summary>
 internal sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
 {
-    private readonly nn.Module<Tensor, Tensor> query;
-    private readonly nn.Module<Tensor, Tensor> key;
-    private readonly nn.Module<Tensor, Tensor> value;
+    private nn.Module<Tensor, Tensor> query;
+    private nn.Module<Tensor, Tensor> key;
+    private nn.Module<Tensor, Tensor> value;
     private readonly int heads;
     private readonly int headSize;
 
@@ -33,5 +33,21 @@ internal sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
         var context = nn.functional.scaled_dot_product_attention(
             Heads(query.forward(hidden)), Heads(key.forward(hidden)), Heads(value.forward(hidden)), additiveMask);
         return context.transpose(1, 2).reshape(batch, length, heads * headSize).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The <c>query</c>, <c>key</c> and <c>value</c> projections, by name.</summary>
+    internal IEnumerable<(string Name, nn.Module<Tensor, Tensor> Module)> Projections() => [(nameof(query), query), (nameof(key), key), (nameof(value), value)];
+
+    /// <summary>Puts <paramref name="module"/> in place of one projection (an adapter wrapping it).</summary>
+    internal void Replace(string name, nn.Module<Tensor, Tensor> module)
+    {
+        switch (name)
+        {
+            case nameof(query): query = module; break;
+            case nameof(key): key = module; break;
+            case nameof(value): value = module; break;
+            default: throw new ArgumentException($"No projection '{name}'.", nameof(name));
+        }
+        ModuleReplacement.Register(this, name, module);
     }
 }

@@ -1,0 +1,14 @@
+namespace Microsoft.ML.PaperExtensions.FineTuning;
+
+/// <summary>The low-rank adapter family member that wraps each target Linear.</summary>
+public enum AdapterKind
+{
+    /// <summary>LoRA: W x + b + (alpha / r) B A dropout(x), B = 0 at start (Hu et al. 2021).</summary>
+    Lora,
+    /// <summary>rsLoRA: LoRA with the rank-stabilised scale alpha / sqrt(r) (Kalajdzievski 2023).</summary>
+    RsLora,
+    /// <summary>DoRA: a trained per-row magnitude times the direction of W + (alpha / r) B A (Liu et al. 2024).</summary>
+    Dora,
+    /// <summary>ALLoRA: no scale and no dropout; the gradients of A and B are scaled per output row by 1 / sqrt(||(BA)_i|| + 1/eta^2).</summary>
+    AlLora,
+}
