@@ -40,6 +40,9 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The generator of the dropout masks in training (null: libtorch's global one).</summary>
+    public Generator? DropoutGenerator { get; set; }
+
     /// <summary>The adapter's A [r, in].</summary>
     public Parameter A => lora_A;
 
@@ -59,7 +62,7 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         double gamma = _settings.Scale;
-        var dropped = training && _settings.Dropout > 0 && _settings.Kind != AdapterKind.AlLora ? nn.functional.dropout(x, _settings.Dropout, training) : x;
+        var dropped = training && _settings.Dropout > 0 && _settings.Kind != AdapterKind.AlLora ? SeededDropout.Apply(x, _settings.Dropout, DropoutGenerator) : x;
         Tensor result;
         switch (_settings.Kind)
         {

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using Microsoft.ML.PaperExtensions.Runtime;
+using Microsoft.ML.PaperExtensions.Text;
+using Microsoft.ML.PaperExtensions.Text.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.FineTuning;
+
+/// <summary>What a fine-tune did.</summary>
+/// <param name="EpochLosses">Mean training loss of each epoch.</param>
+/// <param name="Steps">Optimizer steps.</param>
+/// <param name="Seconds">Training time.</param>
+/// <param name="TrainableParameters">Parameters the optimizer changed (adapters and head, or everything for full fine-tuning).</param>
+/// <param name="TotalParameters">Parameters of encoder and head.</param>
+internal sealed record FineTuneResult(IReadOnlyList<double> EpochLosses, int Steps, double Seconds, long TrainableParameters, long TotalParameters)
+{
+    public double SamplesPerSecond(int examples) => examples * (double)EpochLosses.Count / Seconds;
+}
+
+/// <summary>
+/// The training loop of a text fine-tune: an encoder (with adapters attached, or whole) and a <see cref="TextHead"/>,
+/// cross-entropy for classes or mean squared error for a (standardised) number, AdamW or SGD with linear warm-up and
+/// linear decay, gradient clipping, batches of texts of similar length, one dispose scope per step.
+/// </summary>
+internal static class FineTuner
+{
+    /// <param name="encoder">The encoder; with adapters, only they train.</param>
+    /// <param name="head">The head; it always trains.</param>
+    /// <param name="tokenizer">The encoder's tokenizer.</param>
+    /// <param name="texts">Training texts.</param>
+    /// <param name="pairs">Second texts of sentence pairs, or null.</param>
+    /// <param name="targets">Class indices (0-based) or standardised numbers, one per text.</param>
+    /// <param name="settings">What to do.</param>
+    /// <param name="context">Device, seed, progress and cancellation.</param>
+    /// <exception cref="InvalidOperationException">The loss stopped being finite; the message names the step and the learning rate.</exception>
+    public static FineTuneResult Train(BertModel encoder, TextHead head, BertWordPieceTokenizer tokenizer, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs,
+        float[] targets, FineTuningSettings settings, TrainingContext context)
+    {
+        var device = context.Device;
+        var generator = new Generator((ulong)context.Seed, CPU);              // batch order
+        var maskGenerator = new Generator((ulong)context.Seed + 1, device);   // dropout masks, where the tensors are
+        foreach (var module in encoder.modules().OfType<LoraLinear>()) module.DropoutGenerator = maskGenerator;
+        head.DropoutGenerator = maskGenerator;
+        encoder.to(device);
+        head.to(device);
+        encoder.train();
+        head.train();
+
+        var trained = encoder.parameters().Where(p => p.requires_grad).Concat(head.parameters()).ToList();
+        long trainable = trained.Sum(p => p.numel()), total = encoder.parameters().Concat(head.parameters()).Sum(p => p.numel());
+        using var optimizer = settings.Optimizer == FineTuningOptimizer.AdamW
+            ? (optim.Optimizer)optim.AdamW(trained, settings.LearningRate, weight_decay: settings.WeightDecay)
+            : optim.SGD(trained, settings.LearningRate, momentum: 0.9, weight_decay: settings.WeightDecay);
+
+        var lengths = texts.Select((t, i) => tokenizer.WordPieceIds(t).Count + (pairs is null ? 0 : tokenizer.WordPieceIds(pairs[i]).Count)).ToArray();
+        int batchesPerEpoch = (texts.Count + settings.BatchSize - 1) / settings.BatchSize;
+        int totalSteps = batchesPerEpoch * settings.Epochs, warmup = (int)Math.Round(settings.WarmupFraction * totalSteps), step = 0;
+        var losses = new List<double>();
+        var watch = Stopwatch.StartNew();
+        using var threads = context.Threads(long.MaxValue);
+        for (int epoch = 0; epoch < settings.Epochs; epoch++)
+        {
+            double sum = 0;
+            foreach (var batch in Batches(lengths, settings.BatchSize, generator))
+            {
+                context.CancellationToken.ThrowIfCancellationRequested();
+                double rate = settings.LearningRate * (step < warmup ? (step + 1.0) / (warmup + 1) : Math.Max(0, (totalSteps - step) / (double)Math.Max(1, totalSteps - warmup)));
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
+                using var scope = NewDisposeScope();
+                var tokens = tokenizer.EncodeBatch(batch.Select(i => texts[i]).ToList(), pairs is null ? null : batch.Select(i => pairs[i]).ToList(), settings.MaxSequenceLength);
+                long[] shape = [tokens.Rows, tokens.Length];
+                var mask = tensor(tokens.AttentionMask, shape).to(device);
+                var output = head.forward(encoder.forward(tensor(tokens.InputIds, shape).to(device), mask, tensor(tokens.TokenTypeIds, shape).to(device)), mask);
+                var target = tensor(batch.Select(i => targets[i]).ToArray()).to(device);
+                var loss = settings.IsRegression
+                    ? nn.functional.mse_loss(output.squeeze(1), target)
+                    : nn.functional.cross_entropy(output, target.to_type(ScalarType.Int64));
+                double value = loss.item<float>();
+                if (!double.IsFinite(value))
+                    throw new InvalidOperationException($"Fine-tuning diverged: the training loss is {value} at step {step + 1} of {totalSteps} (learning rate {rate:G3}). Lower LearningRate or turn GradientClipping on.");
+                optimizer.zero_grad();
+                loss.backward();
+                if (settings.GradientClipping > 0) nn.utils.clip_grad_norm_(trained, settings.GradientClipping);
+                optimizer.step();
+                sum += value * batch.Length;
+                step++;
+                context.Monitor.Report(new TrainingProgress("fine-tune", step, totalSteps, value));
+            }
+            losses.Add(sum / texts.Count);
+        }
+        encoder.eval();
+        head.eval();
+        return new FineTuneResult(losses, step, watch.Elapsed.TotalSeconds, trainable, total);
+    }
+
+    /// <summary>
+    /// One epoch's batches: rows shuffled, cut into pools of 50 batches, each pool sorted by length and cut into batches, and
+    /// the batches shuffled, so that a batch holds texts of similar length (little padding) in an order that changes per epoch.
+    /// </summary>
+    internal static IEnumerable<int[]> Batches(int[] lengths, int batchSize, Generator generator)
+    {
+        using var permutation = randperm(lengths.Length, generator: generator, device: CPU);
+        var order = permutation.data<long>().Select(i => (int)i).ToArray();
+        var batches = new List<int[]>();
+        foreach (var pool in order.Chunk(batchSize * 50))
+            batches.AddRange(pool.OrderBy(i => lengths[i]).Chunk(batchSize));
+        using var batchOrder = randperm(batches.Count, generator: generator, device: CPU);
+        return batchOrder.data<long>().Select(i => batches[(int)i]).ToList();
+    }
+}
