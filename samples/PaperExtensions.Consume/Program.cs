@@ -8,14 +8,14 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
 using Microsoft.ML.PaperExtensions.Ordinal;
-using Microsoft.ML.PaperExtensions.TextEmbedding;
+using Microsoft.ML.PaperExtensions.Text;
 
 string[] sentences = ["My dog loves these treats.", "The coffee tastes burnt."];
 if (args is ["embed-load", var savedZip])
 {
     // A fresh process: only the zip and this package's assembly (registered for the tokenizer's custom mapping).
     var context = new MLContext();
-    context.ComponentCatalog.RegisterAssembly(typeof(TextEmbeddingTransformer).Assembly);
+    context.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly);
     var embedding = context.Model.Load(savedZip, out _);
     var embedder = context.Model.CreatePredictionEngine<Sentence, Embedded>(embedding);
     foreach (var sentence in sentences) Console.WriteLine(Describe(sentence, embedder.Predict(new Sentence { Text = sentence }).Embedding));

@@ -157,7 +157,7 @@ public abstract class OnnxBackedTransformer : ITransformer, IDisposable
     }
 
     /// <summary>The chain ML.NET saves, and how many of its steps run the graph and shape its outputs (the rest are followers).</summary>
-    private static (TransformerChain<ITransformer> Chain, int GraphSteps) BuildScorer(MLContext ml, ModelProto model, DataViewSchema inputSchema,
+    internal static (TransformerChain<ITransformer> Chain, int GraphSteps) BuildScorer(MLContext ml, ModelProto model, DataViewSchema inputSchema,
         IReadOnlyDictionary<string, IReadOnlyList<string>> keyOutputs, IReadOnlyCollection<string> booleanOutputs,
         IReadOnlyList<ITransformer> followers, IReadOnlyList<string> dropAfterFollowers)
     {

@@ -15,6 +15,8 @@ internal static class BertOnnxGraph
     public const string TokenTypeIds = "token_type_ids";
     public const string Embedding = "Embedding";
     public const string LastHiddenState = "last_hidden_state";
+    public const string Score = "Score";
+    public const string PredictedLabel = "PredictedLabel";
 
     /// <param name="checkpoint">The weights.</param>
     /// <param name="pooling">Mean or CLS pooling into <c>Embedding</c>; null outputs <c>last_hidden_state</c>.</param>
@@ -23,8 +25,13 @@ internal static class BertOnnxGraph
     /// For ML.NET's row-by-row <c>OnnxTransformer</c>: inputs of fixed shape [1, slots] (padded token vectors), which the graph
     /// cuts to the row's tokens, and the pooled vector as [hidden]. Null for the batched graph.
     /// </param>
-    /// <param name="namePrefix">Put before every input and output name (ML.NET column names of the per-row graph).</param>
-    public static OnnxGraphBuilder Build(EncoderCheckpoint checkpoint, EmbeddingPooling? pooling, bool normalize, int? perRowSlots = null, string namePrefix = "")
+    /// <param name="namePrefix">Put before every input name (ML.NET column names of the per-row graph) and before the <c>Embedding</c> output.</param>
+    /// <param name="head">
+    /// A Linear head on the pooled vector: class probabilities <c>Score</c> [N, K] (softmax) and the 1-based <c>PredictedLabel</c>
+    /// [N], or for one output a regression <c>Score</c> [N]; outputs keep their names and always have the batch dimension.
+    /// </param>
+    public static OnnxGraphBuilder Build(EncoderCheckpoint checkpoint, EmbeddingPooling? pooling, bool normalize, int? perRowSlots = null, string namePrefix = "",
+        TextHeadWeights? head = null)
     {
         var c = checkpoint.Config;
         var w = checkpoint.Tensors;
@@ -96,6 +103,24 @@ internal static class BertOnnxGraph
             var count = g.AddNode("Max", [g.AddNode("ReduceSum", [maskFloat, I(1)], null, Attribute("keepdims", 1L)), F(1e-9f)]);
             pooled = g.AddNode("Div", [sum, count]);
         }
+        if (head is not null)
+        {
+            int outputs = head.Bias.Length;
+            var logits = g.AddNode("Gemm", [pooled, g.AddInitializer("classifier.weight", head.Weight, outputs, c.HiddenSize), g.AddInitializer("classifier.bias", head.Bias, outputs)],
+                null, Attribute("transB", 1L));
+            if (outputs == 1)
+            {
+                g.AddNode("Reshape", [logits, I(-1)], Score);
+                g.AddOutput(Score, OnnxElementType.Float, Batch);
+                return g;
+            }
+            g.AddNode("Softmax", [logits], Score, Attribute("axis", -1L));
+            g.AddOutput(Score, OnnxElementType.Float, Batch, outputs);
+            var index = g.AddNode("Add", [g.AddNode("ArgMax", [logits], null, Attribute("axis", 1L), Attribute("keepdims", 0L)), g.AddInitializer(g.NewName("one"), [1L], 1)]);
+            g.AddNode("Cast", [index], PredictedLabel, Attribute("to", (long)OnnxElementType.Float));
+            g.AddOutput(PredictedLabel, OnnxElementType.Float, Batch);
+            return g;
+        }
         if (normalize)
         {
             var norm = g.AddNode("Max", [g.AddNode("ReduceL2", [pooled], null, Attribute("axes", [1L]), Attribute("keepdims", 1L)), F(1e-12f)]);
@@ -129,3 +154,6 @@ internal static class BertOnnxGraph
         return g.AddNode("Add", [g.AddNode("MatMul", [x, g.AddInitializer(name + ".weight", transposed, cols, rows)]), g.AddInitializer(name + ".bias", bias.Values, rows)]);
     }
 }
+
+/// <summary>A Linear head for the encoder graph: weight [outputs, hidden] row-major and bias [outputs].</summary>
+internal sealed record TextHeadWeights(float[] Weight, float[] Bias);

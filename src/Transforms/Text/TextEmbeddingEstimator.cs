@@ -15,7 +15,7 @@ namespace Microsoft.ML.PaperExtensions.TextEmbedding;
 /// <c>Vector&lt;Single, hidden&gt;</c>.</para>
 /// <para>Texts are WordPiece-tokenized as the model's tokenizer does (uncased models lower-case and strip accents) and cut
 /// to <see cref="Options.MaxSequenceLength"/> tokens including [CLS] and [SEP]; an empty text is embedded as [CLS][SEP].
-/// Loading a saved model needs <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(TextEmbeddingTransformer).Assembly)</c>
+/// Loading a saved model needs <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly)</c>
 /// first (the tokenizer is an ML.NET custom mapping).</para>
 /// </remarks>
 public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer>
@@ -90,8 +90,8 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
             throw new ArgumentOutOfRangeException(nameof(Options.MaxSequenceLength), _options.MaxSequenceLength,
                 $"MaxSequenceLength {_options.MaxSequenceLength} exceeds the {encoder.Config.MaxPositionEmbeddings} positions of {encoder.Source}.");
         var device = TorchRuntime.ResolveDevice(_options.Device, _mlContext);
-        return new TextEmbeddingTransformer(_mlContext, encoder, new TextEmbeddingSettings(_options.InputColumnName, _options.OutputColumnName,
-            _options.Pooling, _options.Normalize, _options.MaxSequenceLength, _options.BatchSize, device.type == TorchSharp.DeviceType.CUDA ? device : null), input.Schema);
+        return new TextEmbeddingTransformer(_mlContext, encoder, new TextScorerSettings(_options.InputColumnName, null, _options.MaxSequenceLength, _options.BatchSize,
+            _options.Pooling, _options.Normalize, _options.OutputColumnName, TorchDevice: device.type == TorchSharp.DeviceType.CUDA ? device : null), input.Schema);
     }
 
     /// <inheritdoc />
@@ -102,10 +102,3 @@ public sealed class TextEmbeddingEstimator : IEstimator<TextEmbeddingTransformer
         return SchemaShapes.With(inputSchema, SchemaShapes.Vector(_options.OutputColumnName, NumberDataViewType.Single));
     }
 }
-
-/// <summary>
-/// What a fitted embedding transformer does, fixed at Fit. <c>TorchDevice</c>: run the TorchSharp encoder on this device in
-/// process; null runs the ONNX graph in ONNX Runtime.
-/// </summary>
-internal sealed record TextEmbeddingSettings(string InputColumnName, string OutputColumnName, EmbeddingPooling Pooling, bool Normalize, int MaxSequenceLength,
-    int BatchSize, TorchSharp.torch.Device? TorchDevice = null);

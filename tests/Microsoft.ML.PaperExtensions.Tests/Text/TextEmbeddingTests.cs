@@ -66,7 +66,7 @@ public sealed class TextEmbeddingTests
         string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "embedding.zip");
         ml.Model.Save(model, data.Schema, path);
         var fresh = new MLContext(seed: 2);
-        fresh.ComponentCatalog.RegisterAssembly(typeof(TextEmbeddingTransformer).Assembly);
+        fresh.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly);
         var loaded = fresh.Model.Load(path, out _);
         var reloaded = Vectors(fresh, loaded.Transform(fresh.Data.LoadFromEnumerable(Reviews)));
         for (int i = 0; i < Reviews.Length; i++)

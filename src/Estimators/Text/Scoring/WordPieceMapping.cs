@@ -1,35 +1,38 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.ML.Data;
-using Microsoft.ML.PaperExtensions.Text;
 using Microsoft.ML.Transforms;
 
-namespace Microsoft.ML.PaperExtensions.TextEmbedding;
+namespace Microsoft.ML.PaperExtensions.Text;
 
 /// <summary>
-/// The tokenizer step of a saved embedding model, made of ML.NET's own transforms plus two registered custom mappings.
-/// ML.NET saves a custom mapping by its contract name only, so the tokenizer's state travels in a value-mapping table: a
-/// constant key (first mapping) looks up one text holding a header line and the vocabulary (<c>MapValue</c>, saved with
-/// the model), and the second mapping tokenizes with it. Loading needs
-/// <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(TextEmbeddingTransformer).Assembly)</c>, as for any custom mapping.
+/// The tokenizer step of a saved text model, made of ML.NET's own transforms plus registered custom mappings. ML.NET saves
+/// a custom mapping by its contract name only, so the tokenizer's state travels in a value-mapping table: a constant key
+/// (first mapping) looks up one text holding a header line and the vocabulary (<c>MapValue</c>, saved with the model), and
+/// the tokenizing mapping reads it. Loading needs
+/// <c>mlContext.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly)</c>, as for any custom mapping.
 /// </summary>
 internal static class WordPieceMapping
 {
     public const string ConstantKeyContract = "PaperExtensions.TextEmbedding.VocabularyKey";
     public const string TokenizeContract = "PaperExtensions.TextEmbedding.WordPiece";
+    public const string TokenizePairContract = "PaperExtensions.Text.WordPiecePair";
 
     /// <summary>Token vectors of the saved model have this fixed width (ML.NET's ONNX inputs need a known size); the graph cuts them to the row's tokens.</summary>
     public const int Slots = 512;
 
-    /// <summary>Temporary columns of the saved chain start with this; the graph's inputs and output carry it too.</summary>
+    /// <summary>Temporary columns of the saved chain start with this; the graph's inputs carry it too.</summary>
     public const string Prefix = "__paperext_";
     public const string TextColumn = Prefix + "text";
+    public const string PairColumn = Prefix + "text_pair";
     public const string KeyColumn = Prefix + "vocabulary_key";
     public const string VocabularyColumn = Prefix + "vocabulary";
     public const string IdsColumn = Prefix + BertOnnxGraph.InputIds;
     public const string MaskColumn = Prefix + BertOnnxGraph.AttentionMask;
     public const string TypesColumn = Prefix + BertOnnxGraph.TokenTypeIds;
-    public const string EmbeddingColumn = Prefix + BertOnnxGraph.Embedding;
+
+    /// <summary>Every temporary column of the tokenizer steps.</summary>
+    public static readonly string[] TemporaryColumns = [TextColumn, PairColumn, KeyColumn, VocabularyColumn, IdsColumn, MaskColumn, TypesColumn];
 
     private const string Header = "paperextensions-wordpiece/1";
     private static readonly ConditionalWeakTable<string, Tokenizer> Cache = new();
@@ -38,14 +41,17 @@ internal static class WordPieceMapping
     public static string Encode(BertWordPieceTokenizer tokenizer, int maxLength) =>
         $"{Header} lower={(tokenizer.LowerCase ? 1 : 0)} max={maxLength}\n" + string.Join('\n', tokenizer.Vocabulary);
 
-    /// <summary>The steps the saved model runs before the graph: text to three token vectors of <see cref="Slots"/> int64s.</summary>
-    public static IEnumerable<IEstimator<ITransformer>> Steps(MLContext ml, string inputColumnName, string table)
+    /// <summary>The steps the saved model runs before the graph: text (and a second text) to three token vectors of <see cref="Slots"/> int64s.</summary>
+    public static IEnumerable<IEstimator<ITransformer>> Steps(MLContext ml, string inputColumnName, string? pairColumnName, string table)
     {
         var keyData = ml.Data.LoadFromEnumerable([new VocabularyEntry { Key = "v", Value = table }]);
         yield return ml.Transforms.CopyColumns(TextColumn, inputColumnName);
+        if (pairColumnName is not null) yield return ml.Transforms.CopyColumns(PairColumn, pairColumnName);
         yield return ml.Transforms.CustomMapping<TextRow, KeyRow>(new ConstantKeyFactory().GetMapping(), ConstantKeyContract);
         yield return ml.Transforms.Conversion.MapValue(VocabularyColumn, keyData, keyData.Schema[nameof(VocabularyEntry.Key)], keyData.Schema[nameof(VocabularyEntry.Value)], KeyColumn);
-        yield return ml.Transforms.CustomMapping<TokenizerInput, TokenizerOutput>(new TokenizeFactory().GetMapping(), TokenizeContract);
+        yield return pairColumnName is null
+            ? ml.Transforms.CustomMapping<TokenizerInput, TokenizerOutput>(new TokenizeFactory().GetMapping(), TokenizeContract)
+            : ml.Transforms.CustomMapping<PairTokenizerInput, TokenizerOutput>(new TokenizePairFactory().GetMapping(), TokenizePairContract);
     }
 
     private sealed record Tokenizer(BertWordPieceTokenizer WordPiece, int MaxLength);
@@ -56,7 +62,7 @@ internal static class WordPieceMapping
         var header = end < 0 ? table : table[..end];
         var fields = header.Split(' ');
         if (fields[0] != Header || fields.Length != 3)
-            throw new InvalidDataException($"The embedding model's tokenizer table starts with '{header}', not '{Header} lower=.. max=..'.");
+            throw new InvalidDataException($"The text model's tokenizer table starts with '{header}', not '{Header} lower=.. max=..'.");
         bool lower = fields[1] == "lower=1";
         int maxLength = int.Parse(fields[2]["max=".Length..], System.Globalization.CultureInfo.InvariantCulture);
         var vocabulary = table[(end + 1)..].Split('\n');
@@ -64,12 +70,12 @@ internal static class WordPieceMapping
     }
 
     /// <summary>Tokenizes one row into the three fixed-width vectors: tokens first, then padding.</summary>
-    private static void Tokenize(TokenizerInput input, TokenizerOutput output)
+    private static void Tokenize(ReadOnlyMemory<char> vocabulary, string text, string? pair, TokenizerOutput output)
     {
         // ML.NET hands every row the same table string; parse it once per string instance.
-        var table = MemoryMarshal.TryGetString(input.Vocabulary, out var text, out _, out _) ? text : input.Vocabulary.ToString();
+        var table = MemoryMarshal.TryGetString(vocabulary, out var whole, out _, out _) ? whole : vocabulary.ToString();
         var tokenizer = Cache.GetValue(table, Parse);
-        var batch = tokenizer.WordPiece.EncodeBatch([input.Text.ToString()], null, tokenizer.MaxLength);
+        var batch = tokenizer.WordPiece.EncodeBatch([text], pair is null ? null : [pair], tokenizer.MaxLength);
         output.InputIds = Pad(batch.InputIds);
         output.AttentionMask = Pad(batch.AttentionMask);
         output.TokenTypeIds = Pad(batch.TokenTypeIds);
@@ -89,11 +95,18 @@ internal static class WordPieceMapping
         public override Action<TextRow, KeyRow> GetMapping() => static (_, output) => output.Key = "v";
     }
 
-    /// <summary>WordPiece tokenization with the table's vocabulary.</summary>
+    /// <summary>WordPiece tokenization of one text with the table's vocabulary.</summary>
     [CustomMappingFactoryAttribute(TokenizeContract)]
     internal sealed class TokenizeFactory : CustomMappingFactory<TokenizerInput, TokenizerOutput>
     {
-        public override Action<TokenizerInput, TokenizerOutput> GetMapping() => Tokenize;
+        public override Action<TokenizerInput, TokenizerOutput> GetMapping() => static (input, output) => Tokenize(input.Vocabulary, input.Text.ToString(), null, output);
+    }
+
+    /// <summary>WordPiece tokenization of a sentence pair with the table's vocabulary.</summary>
+    [CustomMappingFactoryAttribute(TokenizePairContract)]
+    internal sealed class TokenizePairFactory : CustomMappingFactory<PairTokenizerInput, TokenizerOutput>
+    {
+        public override Action<PairTokenizerInput, TokenizerOutput> GetMapping() => static (input, output) => Tokenize(input.Vocabulary, input.Text.ToString(), input.Pair.ToString(), output);
     }
 
     internal sealed class VocabularyEntry
@@ -118,6 +131,18 @@ internal static class WordPieceMapping
     {
         [ColumnName(TextColumn)]
         public ReadOnlyMemory<char> Text { get; set; }
+
+        [ColumnName(VocabularyColumn)]
+        public ReadOnlyMemory<char> Vocabulary { get; set; }
+    }
+
+    internal sealed class PairTokenizerInput
+    {
+        [ColumnName(TextColumn)]
+        public ReadOnlyMemory<char> Text { get; set; }
+
+        [ColumnName(PairColumn)]
+        public ReadOnlyMemory<char> Pair { get; set; }
 
         [ColumnName(VocabularyColumn)]
         public ReadOnlyMemory<char> Vocabulary { get; set; }

@@ -1,22 +1,21 @@
-using Microsoft.ML.PaperExtensions.Text;
 using TorchSharp;
 using Microsoft.ML.PaperExtensions.Text.Modules;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.PaperExtensions.TextEmbedding;
+namespace Microsoft.ML.PaperExtensions.Text;
 
 /// <summary>The TorchSharp encoder with the transform's pooling, on one device (a GPU when the transform runs there).</summary>
 internal sealed class TorchEmbedder : IDisposable
 {
     private readonly BertModel _model;
-    private readonly TextEmbeddingSettings _settings;
+    private readonly TextScorerSettings _settings;
     private readonly Device _device;
     private readonly Lock _gate = new();
 
-    public TorchEmbedder(EncoderCheckpoint checkpoint, TextEmbeddingSettings settings)
+    public TorchEmbedder(EncoderCheckpoint checkpoint, TextScorerSettings settings, Device device)
     {
         _settings = settings;
-        _device = settings.TorchDevice ?? CPU;
+        _device = device;
         _model = BertModel.FromCheckpoint(checkpoint);
         _model.to(_device);
     }
