@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.PaperExtensions.Text;
 
@@ -11,13 +10,9 @@ namespace Microsoft.ML.PaperExtensions.Text;
 /// </summary>
 internal static class SafetensorsWriter
 {
-    public static void Write(string path, IReadOnlyList<(string Name, Tensor Tensor)> tensors)
+    public static void Write(string path, IReadOnlyList<(string Name, EncoderTensor Tensor)> tensors)
     {
-        var data = tensors.Select(t =>
-        {
-            using var values = t.Tensor.detach().to_type(ScalarType.Float32).cpu().contiguous();
-            return (t.Name, Shape: values.shape, Values: values.data<float>().ToArray());
-        }).ToList();
+        var data = tensors.Select(t => (t.Name, t.Tensor.Shape, t.Tensor.Values)).ToList();
         var header = new Dictionary<string, object> { ["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt" } };
         long offset = 0;
         foreach (var (name, shape, values) in data)

@@ -49,6 +49,17 @@ internal sealed class EncoderAdapters
         return new EncoderAdapters(settings, modules);
     }
 
+    /// <summary>Copies of the adapters' tensors in managed memory (they outlive the fit's dispose scope).</summary>
+    public AdapterSnapshot Snapshot()
+    {
+        static EncoderTensor Copy(Tensor t)
+        {
+            using var values = t.detach().to_type(ScalarType.Float32).cpu().contiguous();
+            return new EncoderTensor(values.shape, values.data<float>().ToArray());
+        }
+        return new AdapterSnapshot(Settings, Modules.ToDictionary(m => m.Key, m => new AdapterTensors(Copy(m.Value.A), Copy(m.Value.B), m.Value.Magnitude is { } g ? Copy(g) : null)));
+    }
+
     /// <summary>The checkpoint with every wrapped weight replaced by its merged weight (biases unchanged): what prediction runs.</summary>
     public EncoderCheckpoint Merge(EncoderCheckpoint checkpoint)
     {
@@ -61,3 +72,9 @@ internal sealed class EncoderAdapters
         return checkpoint with { Tensors = tensors };
     }
 }
+
+/// <summary>One adapter's A [r, in], B [out, r] and DoRA's magnitude [out].</summary>
+internal sealed record AdapterTensors(EncoderTensor A, EncoderTensor B, EncoderTensor? Magnitude);
+
+/// <summary>Trained adapters by the path of the Linear they wrap, with their settings.</summary>
+internal sealed record AdapterSnapshot(AdapterSettings Settings, IReadOnlyDictionary<string, AdapterTensors> Modules);

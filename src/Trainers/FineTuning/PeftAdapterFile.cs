@@ -26,10 +26,10 @@ internal static class PeftAdapterFile
     /// <param name="modulesToSave">Whole modules to save beside them, by parameter path (<c>classifier.weight</c>).</param>
     /// <param name="encoderPrefix">Put before encoder paths: <c>bert.</c> for a BertForSequenceClassification-shaped model, empty for a bare encoder.</param>
     /// <param name="baseModel">Written as base_model_name_or_path.</param>
-    public static void Save(string folder, EncoderAdapters adapters, IReadOnlyDictionary<string, Tensor> modulesToSave, string encoderPrefix, string baseModel)
+    public static void Save(string folder, AdapterSnapshot adapters, IReadOnlyDictionary<string, EncoderTensor> modulesToSave, string encoderPrefix, string baseModel)
     {
         Directory.CreateDirectory(folder);
-        var tensors = new List<(string, Tensor)>();
+        var tensors = new List<(string, EncoderTensor)>();
         foreach (var (path, module) in adapters.Modules.OrderBy(m => m.Key, StringComparer.Ordinal))
         {
             tensors.Add(($"{Root}{encoderPrefix}{path}.lora_A.weight", module.A));

@@ -18,7 +18,7 @@ public static class TextEmbeddingCatalog
         string modelPath, EmbeddingPooling pooling = EmbeddingPooling.Mean, bool normalize = true, int maxSequenceLength = 256)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new TextEmbeddingEstimator(MLContextOf(catalog), new TextEmbeddingEstimator.Options
+        return new TextEmbeddingEstimator(CatalogContext.Of(catalog), new TextEmbeddingEstimator.Options
         {
             OutputColumnName = outputColumnName, InputColumnName = inputColumnName, ModelPath = modelPath,
             Pooling = pooling, Normalize = normalize, MaxSequenceLength = maxSequenceLength,
@@ -31,14 +31,6 @@ public static class TextEmbeddingCatalog
     public static TextEmbeddingEstimator TransformerEmbedding(this TransformsCatalog.TextTransforms catalog, TextEmbeddingEstimator.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new TextEmbeddingEstimator(MLContextOf(catalog), options);
+        return new TextEmbeddingEstimator(CatalogContext.Of(catalog), options);
     }
-
-    /// <summary>
-    /// The MLContext behind ML.NET's catalog (held in an internal property), so that the model's log messages reach
-    /// <c>MLContext.Log</c>; a fresh context if a later ML.NET hides it.
-    /// </summary>
-    private static MLContext MLContextOf(TransformsCatalog.TextTransforms catalog) =>
-        catalog.GetType().GetProperty("Environment", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)?.GetValue(catalog) as MLContext
-        ?? new MLContext();
 }

@@ -43,15 +43,15 @@ public sealed class AdapterTests
     }
 
     [TestMethod]
-    [DataRow("peft-lora", AdapterKind.Lora)]
-    [DataRow("peft-rslora", AdapterKind.RsLora)]
-    [DataRow("peft-dora", AdapterKind.Dora)]
-    public void APeftAdapterWrittenElsewhereReproducesItsLogitsMergesAndRoundTrips(string name, AdapterKind kind)
+    [DataRow("peft-lora", FineTuningMethod.Lora)]
+    [DataRow("peft-rslora", FineTuningMethod.RsLora)]
+    [DataRow("peft-dora", FineTuningMethod.Dora)]
+    public void APeftAdapterWrittenElsewhereReproducesItsLogitsMergesAndRoundTrips(string name, FineTuningMethod method)
     {
         var (model, adapters, adapter, checkpoint) = LoadAdapter(Reference(name));
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(Reference(name), "outputs.json")));
         var root = document.RootElement;
-        Assert.AreEqual(kind, adapters.Settings.Kind);
+        Assert.AreEqual((AdapterKind)method, adapters.Settings.Kind);
         Assert.AreEqual(root.GetProperty("scale").GetDouble(), adapters.Settings.Scale, 1e-12, "gamma");
         Assert.HasCount(4, adapters.Modules, "query and value of two layers");
 
@@ -73,20 +73,22 @@ public sealed class AdapterTests
         }
 
         string copy = Directory.CreateTempSubdirectory().FullName;
-        var classifier = new Dictionary<string, Tensor> { ["classifier.weight"] = adapter.Tensors["classifier.weight"], ["classifier.bias"] = adapter.Tensors["classifier.bias"] };
-        PeftAdapterFile.Save(copy, adapters, classifier, encoderPrefix: "", baseModel: "tiny-bert");
+        static EncoderTensor Copy(Tensor t) => new(t.shape, t.data<float>().ToArray());
+        var classifier = new Dictionary<string, EncoderTensor> { ["classifier.weight"] = Copy(adapter.Tensors["classifier.weight"]), ["classifier.bias"] = Copy(adapter.Tensors["classifier.bias"]) };
+        PeftAdapterFile.Save(copy, adapters.Snapshot(), classifier, encoderPrefix: "", baseModel: "tiny-bert");
         var (again, _, reread, _) = LoadAdapter(copy);
         var first = root.GetProperty("batches")[0];
         CollectionAssert.AreEqual(Logits(model, adapter, first), Logits(again, reread, first), "saved and read back");
     }
 
     [TestMethod]
-    [DataRow(AdapterKind.Lora)]
-    [DataRow(AdapterKind.RsLora)]
-    [DataRow(AdapterKind.Dora)]
-    [DataRow(AdapterKind.AlLora)]
-    public void FreshAdaptersLeaveTheOutputUnchangedAndOnlyTheyTrain(AdapterKind kind)
+    [DataRow(FineTuningMethod.Lora)]
+    [DataRow(FineTuningMethod.RsLora)]
+    [DataRow(FineTuningMethod.Dora)]
+    [DataRow(FineTuningMethod.AlLora)]
+    public void FreshAdaptersLeaveTheOutputUnchangedAndOnlyTheyTrain(FineTuningMethod method)
     {
+        var kind = (AdapterKind)method;
         var checkpoint = HuggingFaceCheckpoint.Read(TinyBertBatch.Folder("tiny-bert"));
         using var plain = BertModel.FromCheckpoint(checkpoint);
         using var model = BertModel.FromCheckpoint(checkpoint);

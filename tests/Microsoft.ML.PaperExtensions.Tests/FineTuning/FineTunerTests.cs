@@ -50,13 +50,14 @@ public sealed class FineTunerTests
     }
 
     [TestMethod]
-    [DataRow(AdapterKind.Lora)]
-    [DataRow(AdapterKind.RsLora)]
-    [DataRow(AdapterKind.Dora)]
-    [DataRow(AdapterKind.AlLora)]
-    [DataRow(null)]
-    public void AFewEpochsLowerTheLossAndOnlyTrainableWeightsMove(AdapterKind? kind)
+    [DataRow(FineTuningMethod.Lora)]
+    [DataRow(FineTuningMethod.RsLora)]
+    [DataRow(FineTuningMethod.Dora)]
+    [DataRow(FineTuningMethod.AlLora)]
+    [DataRow(FineTuningMethod.Full)]
+    public void AFewEpochsLowerTheLossAndOnlyTrainableWeightsMove(FineTuningMethod method)
     {
+        AdapterKind? kind = method == FineTuningMethod.Full ? null : (AdapterKind)method;
         var (result, encoder, checkpoint) = Run(Settings(kind));
         Assert.IsLessThan(0.6 * result.EpochLosses[0], result.EpochLosses[^1], $"loss by epoch: {string.Join(", ", result.EpochLosses.Select(l => l.ToString("F3")))}");
         Assert.AreEqual(8 * 8, result.Steps);

@@ -1,7 +1,7 @@
 namespace Microsoft.ML.PaperExtensions.FineTuning;
 
-/// <summary>The low-rank adapter family member that wraps each target Linear.</summary>
-public enum AdapterKind
+/// <summary>How a text fine-tune changes the encoder.</summary>
+public enum FineTuningMethod
 {
     /// <summary>LoRA: W x + b + (alpha / r) B A dropout(x), B = 0 at start (Hu et al. 2021).</summary>
     Lora,
@@ -11,4 +11,15 @@ public enum AdapterKind
     Dora,
     /// <summary>ALLoRA: no scale and no dropout; the gradients of A and B are scaled per output row by 1 / sqrt(||(BA)_i|| + 1/eta^2).</summary>
     AlLora,
+    /// <summary>Every weight of the encoder trains (the baseline adapters are measured against).</summary>
+    Full,
+}
+
+/// <summary>The adapter kinds (every method but <see cref="FineTuningMethod.Full"/>).</summary>
+internal enum AdapterKind
+{
+    Lora = FineTuningMethod.Lora,
+    RsLora = FineTuningMethod.RsLora,
+    Dora = FineTuningMethod.Dora,
+    AlLora = FineTuningMethod.AlLora,
 }

@@ -1,0 +1,151 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.FineTuning;
+using Microsoft.ML.PaperExtensions.Runtime;
+using Microsoft.ML.PaperExtensions.Tests.Text;
+using Microsoft.ML.PaperExtensions.Text;
+using Microsoft.ML.PaperExtensions.Text.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.Tests.FineTuning;
+
+/// <summary>The fine-tuning trainers in ML.NET pipelines, on the tiny random BERT: they learn, score in process as the saved chain does, save and load, and export PEFT adapters.</summary>
+[TestClass]
+public sealed class TextFineTuningTrainerTests
+{
+    private sealed class Review
+    {
+        public string Text { get; set; } = "";
+        public string Second { get; set; } = "";
+        public string Label { get; set; } = "";
+        public float Rating { get; set; }
+    }
+
+    private sealed class Scores
+    {
+        public float[] Score { get; set; } = [];
+        public uint PredictedLabel { get; set; }
+    }
+
+    private static Review[] Reviews(int count, int seed)
+    {
+        var random = new Random(seed);
+        string[] positive = ["happy", "good", "love", "like"], negative = ["sad", "bad", "old", "no"];
+        string[] fillers = ["the", "cat", "dog", "bird", "sat", "on", "mat", "house", "tree", "car", "park", "day", "night", "water", "food", "coffee", "tea"];
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            var words = Enumerable.Range(0, 3 + random.Next(6)).Select(_ => fillers[random.Next(fillers.Length)]).ToList();
+            int cues = 1 + random.Next(3);
+            for (int c = 0; c < cues; c++) words.Insert(random.Next(words.Count + 1), (i % 2 == 0 ? positive : negative)[random.Next(4)]);
+            return new Review { Text = string.Join(' ', words), Second = fillers[random.Next(fillers.Length)], Label = i % 2 == 0 ? "pos" : "neg", Rating = (i % 2 == 0 ? 1 : -1) * cues };
+        }).ToArray();
+    }
+
+    private static TextFineTuningTrainer.Options Options(FineTuningMethod method = FineTuningMethod.Lora) => new()
+    {
+        ModelPath = TinyBertBatch.Folder("tiny-bert"), Method = method, Rank = 4, Alpha = 8, LearningRate = 1e-2, Epochs = 8, BatchSize = 8,
+        MaxSequenceLength = 32, Seed = 5, Device = ComputeDevice.Cpu,
+    };
+
+    [TestMethod]
+    public void AClassifierLearnsScoresLikeItsSavedChainReloadsAndExportsItsAdapter()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Reviews(96, 1));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.FineTuneText(Options()));
+        using var model = pipeline.Fit(data);
+        var tuned = (TextFineTuningTransformer)model.LastTransformer;
+        Assert.AreEqual(96, tuned.Report.Rows);
+        CollectionAssert.AreEqual(new[] { "pos", "neg" }, tuned.Report.ClassNames.ToArray());
+        Assert.IsLessThan(tuned.Report.TotalParameters / 10, tuned.Report.TrainableParameters);
+
+        var test = ml.Data.LoadFromEnumerable(Reviews(64, 2));
+        var scored = model.Transform(test);
+        var metrics = ml.MulticlassClassification.Evaluate(scored);
+        Assert.IsGreaterThan(0.9, metrics.MicroAccuracy, "held-out accuracy (the cue words decide the class)");
+
+        var keyed = model.Transform(test);
+        var rowByRow = tuned.TransformRowByRow(((ITransformer)model.First()).Transform(test));
+        var batched = ml.Data.CreateEnumerable<Scores>(keyed, false).ToList();
+        var chain = ml.Data.CreateEnumerable<Scores>(rowByRow, false).ToList();
+        for (int i = 0; i < batched.Count; i++)
+        {
+            Assert.IsLessThan(1e-5, EncoderRun.MaxAbsDifference(batched[i].Score, chain[i].Score), $"row {i}");
+            Assert.AreEqual(chain[i].PredictedLabel, batched[i].PredictedLabel);
+        }
+
+        string zip = Path.Combine(Directory.CreateTempSubdirectory().FullName, "classifier.zip");
+        ml.Model.Save(model, data.Schema, zip);
+        var fresh = new MLContext(seed: 9);
+        fresh.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly);
+        var loaded = fresh.Model.Load(zip, out _);
+        var reloaded = fresh.Data.CreateEnumerable<Scores>(loaded.Transform(fresh.Data.LoadFromEnumerable(Reviews(64, 2))), false).ToList();
+        for (int i = 0; i < batched.Count; i++) Assert.IsLessThan(1e-5, EncoderRun.MaxAbsDifference(batched[i].Score, reloaded[i].Score), $"reloaded row {i}");
+
+        // The PEFT export, applied to a fresh encoder by the independent path of the adapter tests, gives the same probabilities.
+        string folder = Directory.CreateTempSubdirectory().FullName;
+        tuned.SaveAdapter(folder);
+        var adapter = PeftAdapterFile.Read(folder);
+        TorchRuntime.EnsureInitialized();
+        using var encoder = BertModel.FromCheckpoint(HuggingFaceCheckpoint.Read(TinyBertBatch.Folder("tiny-bert")));
+        PeftAdapterFile.LoadInto(EncoderAdapters.Attach(encoder, adapter.Settings), adapter);
+        encoder.eval();
+        var tokenizer = BertWordPieceTokenizer.FromVocabulary(Path.Combine(TinyBertBatch.Folder("tiny-bert"), "vocab.txt"));
+        var tokens = tokenizer.EncodeBatch(Reviews(64, 2).Select(r => r.Text).Take(4).ToList(), null, 32);
+        using var scope = NewDisposeScope();
+        long[] shape = [tokens.Rows, tokens.Length];
+        var mask = tensor(tokens.AttentionMask, shape);
+        var hidden = encoder.forward(tensor(tokens.InputIds, shape), mask, tensor(tokens.TokenTypeIds, shape));
+        var weights = mask.to_type(ScalarType.Float32).unsqueeze(2);
+        var pooled = (hidden * weights).sum(1) / weights.sum(1);
+        var probabilities = nn.functional.linear(pooled, adapter.Tensors["classifier.weight"], adapter.Tensors["classifier.bias"]).softmax(1).data<float>().ToArray();
+        Assert.IsLessThan(1e-5, EncoderRun.MaxAbsDifference(probabilities, batched.Take(4).SelectMany(b => b.Score).ToArray()), "PEFT adapter + classifier");
+    }
+
+    [TestMethod]
+    [DataRow(FineTuningMethod.AlLora)]
+    [DataRow(FineTuningMethod.Full)]
+    public void RegressionOnSentencePairsLearnsAndMatchesItsSavedChain(FineTuningMethod method)
+    {
+        var ml = new MLContext(seed: 1);
+        var reviews = Reviews(96, 3);
+        var options = Options(method);
+        options.LabelColumnName = nameof(Review.Rating);
+        options.SecondTextColumnName = nameof(Review.Second);
+        if (method == FineTuningMethod.Full) options.LearningRate = 1e-3;
+        using var model = ml.Regression.Trainers.FineTuneText(options).Fit(ml.Data.LoadFromEnumerable(reviews));
+        var test = ml.Data.LoadFromEnumerable(Reviews(64, 4));
+        var metrics = ml.Regression.Evaluate(model.Transform(test), nameof(Review.Rating));
+        Assert.IsGreaterThan(0.6, metrics.RSquared, $"R^2 {metrics.RSquared:F3}; losses {string.Join(", ", model.Report.EpochLosses.Select(l => l.ToString("F3")))}");
+        var batched = model.Transform(test).GetColumn<float>("Score").ToArray();
+        var chain = model.TransformRowByRow(test).GetColumn<float>("Score").ToArray();
+        Assert.IsLessThan(1e-4, EncoderRun.MaxAbsDifference(batched, chain));
+        if (method == FineTuningMethod.Full) Assert.ThrowsExactly<InvalidOperationException>(() => model.SaveAdapter(Directory.CreateTempSubdirectory().FullName));
+    }
+
+    [TestMethod]
+    public void BadLabelsTextsAndOptionsAreNamed()
+    {
+        var ml = new MLContext(seed: 1);
+        var oneClass = Reviews(8, 1).Select(r => new Review { Text = r.Text, Label = "pos" });
+        var e = Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.FineTuneText(Options()).Fit(ml.Data.LoadFromEnumerable(oneClass)));
+        StringAssert.Contains(e.Message, "one class ('pos')");
+        var empty = Reviews(8, 1).Select(r => new Review { Text = "", Label = r.Label });
+        e = Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.FineTuneText(Options()).Fit(ml.Data.LoadFromEnumerable(empty)));
+        StringAssert.Contains(e.Message, "Every text of column 'Text' is empty");
+        var missing = Reviews(8, 1).Select((r, i) => new Review { Text = r.Text, Label = i == 5 ? "" : r.Label });
+        var value = Assert.ThrowsExactly<DataValueException>(() => ml.MulticlassClassification.Trainers.FineTuneText(Options()).Fit(ml.Data.LoadFromEnumerable(missing)));
+        Assert.AreEqual(5, value.FirstRow);
+        var targets = Options();
+        targets.TargetModules = ["query", "attention"];
+        e = Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.FineTuneText(targets).Fit(ml.Data.LoadFromEnumerable(Reviews(8, 1))));
+        StringAssert.Contains(e.Message, "'attention'");
+        var rank = Options();
+        rank.Rank = 64;
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.FineTuneText(rank).Fit(ml.Data.LoadFromEnumerable(Reviews(8, 1))));
+        var rate = Options();
+        rate.LearningRate = -1;
+        var option = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.FineTuneText(rate));
+        Assert.AreEqual(nameof(TextFineTuningTrainer.Options.LearningRate), option.ParamName);
+    }
+}
