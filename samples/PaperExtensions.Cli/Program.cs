@@ -9,5 +9,6 @@ var root = new RootCommand("mlnet-papers: fit and evaluate Microsoft.ML.PaperExt
     SurvivalCommand.Create(),
     SemiSupervisedCommand.Create(),
     EmbedCommand.Create(),
+    FineTuneCommand.Create(),
 };
 return await CliRunner.RunAsync(root, args);
