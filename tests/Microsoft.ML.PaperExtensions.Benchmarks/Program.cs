@@ -37,6 +37,14 @@ if (args is ["presto-simulation", .. var count])
     PrestoSimulationReport.Run(count.Length > 0 ? int.Parse(count[0], CultureInfo.InvariantCulture) : 20);
     return 0;
 }
+// ./build.sh bench finetune-quality <data folder> [seeds] [methods]: MiniLM fine-tuned on the fine-food reviews by each
+// method against two ML.NET baselines (FineTuningQuality.cs); methods: lora,rslora,dora,allora,full,featurizetext-sdca,frozen-embedding-lbfgs.
+if (args is ["finetune-quality", var dataFolder, .. var options])
+{
+    FineTuningQuality.Run(dataFolder, options.Length > 0 ? int.Parse(options[0], CultureInfo.InvariantCulture) : 3,
+        options.Length > 1 ? options[1].Split(',') : ["featurizetext-sdca", "frozen-embedding-lbfgs", "lora", "rslora", "dora", "allora", "full"]);
+    return 0;
+}
 // ./build.sh bench device-check [report.md]: every trainer on the CPU and on CUDA, timed and compared (DeviceCheck.cs).
 if (args is ["device-check", .. var report])
 {
