@@ -9,7 +9,7 @@ using Microsoft.ML.PaperExtensions.TestSupport;
 namespace Microsoft.ML.PaperExtensions.Benchmarks;
 
 /// <summary>
-/// <c>./build.sh bench finetune-quality &lt;folder with fine_foods_train.csv and fine_foods_test.csv&gt; [seeds] [methods]</c>:
+/// <c>./build.sh bench finetune-quality &lt;folder with fine_foods_train.csv and fine_foods_test.csv&gt; [seeds: 3 or 2-3] [methods]</c>:
 /// all-MiniLM-L6-v2 fine-tuned on the fine-food reviews (great vs other) with each method and the trainer's defaults
 /// (1 epoch, max length 128, rank 8, alpha 16, dropout 0.1, query+value, AdamW 5e-4 with 10% warm-up, batch 16; Full at
 /// 5e-5), against ML.NET's FeaturizeText + SDCA logistic regression and the frozen MiniLM embedding + L-BFGS logistic
@@ -23,7 +23,7 @@ internal static class FineTuningQuality
         public string Label { get; set; } = "";
     }
 
-    public static void Run(string folder, int seeds, IReadOnlyList<string> methods)
+    public static void Run(string folder, IReadOnlyList<int> seeds, IReadOnlyList<string> methods)
     {
         TorchRuntime.EnsureInitialized();
         var ml = new MLContext(seed: 1);
@@ -46,7 +46,7 @@ internal static class FineTuningQuality
 
         foreach (var name in methods)
         {
-            for (int seed = 1; seed <= seeds; seed++)
+            foreach (var seed in seeds)
             {
                 var watch = Stopwatch.StartNew();
                 ITransformer model;

@@ -14,15 +14,23 @@ namespace Microsoft.ML.PaperExtensions.FineTuning;
 /// <param name="Seconds">Training time.</param>
 /// <param name="TrainableParameters">Parameters the optimizer changed (adapters and head, or everything for full fine-tuning).</param>
 /// <param name="TotalParameters">Parameters of encoder and head.</param>
-internal sealed record FineTuneResult(IReadOnlyList<double> EpochLosses, int Steps, double Seconds, long TrainableParameters, long TotalParameters)
+/// <param name="ValidationLosses">Validation loss after each epoch; empty without a validation set.</param>
+/// <param name="BestEpoch">The epoch (1-based) whose weights the model keeps: the one with the lowest validation loss, else the last.</param>
+internal sealed record FineTuneResult(IReadOnlyList<double> EpochLosses, int Steps, double Seconds, long TrainableParameters, long TotalParameters,
+    IReadOnlyList<double> ValidationLosses, int BestEpoch)
 {
     public double SamplesPerSecond(int examples) => examples * (double)EpochLosses.Count / Seconds;
 }
 
+/// <summary>Texts (and second texts of pairs) with their class indices or standardised numbers.</summary>
+internal sealed record FineTuningExamples(IReadOnlyList<string> Texts, IReadOnlyList<string>? Pairs, float[] Targets);
+
 /// <summary>
 /// The training loop of a text fine-tune: an encoder (with adapters attached, or whole) and a <see cref="TextHead"/>,
 /// cross-entropy for classes or mean squared error for a (standardised) number, AdamW or SGD with linear warm-up and
-/// linear decay, gradient clipping, batches of texts of similar length, one dispose scope per step.
+/// linear decay, gradient clipping, batches of texts of similar length, one dispose scope per step. With a validation set,
+/// the loss on it after each epoch decides: the best epoch's trained weights are kept, and training stops after
+/// <c>patience</c> epochs without improvement.
 /// </summary>
 internal static class FineTuner
 {
@@ -34,9 +42,11 @@ internal static class FineTuner
     /// <param name="targets">Class indices (0-based) or standardised numbers, one per text.</param>
     /// <param name="settings">What to do.</param>
     /// <param name="context">Device, seed, progress and cancellation.</param>
+    /// <param name="validation">Rows to measure the loss on after each epoch, or null.</param>
+    /// <param name="patience">Epochs without a better validation loss before training stops.</param>
     /// <exception cref="InvalidOperationException">The loss stopped being finite; the message names the step and the learning rate.</exception>
     public static FineTuneResult Train(BertModel encoder, TextHead head, BertWordPieceTokenizer tokenizer, IReadOnlyList<string> texts, IReadOnlyList<string>? pairs,
-        float[] targets, FineTuningSettings settings, TrainingContext context)
+        float[] targets, FineTuningSettings settings, TrainingContext context, FineTuningExamples? validation = null, int patience = 1)
     {
         var device = context.Device;
         var generator = new Generator((ulong)context.Seed, CPU);              // batch order
@@ -58,6 +68,9 @@ internal static class FineTuner
         int batchesPerEpoch = (texts.Count + settings.BatchSize - 1) / settings.BatchSize;
         int totalSteps = batchesPerEpoch * settings.Epochs, warmup = (int)Math.Round(settings.WarmupFraction * totalSteps), step = 0;
         var losses = new List<double>();
+        var validationLosses = new List<double>();
+        List<Tensor>? best = null;
+        int bestEpoch = settings.Epochs, sinceBest = 0;
         var watch = Stopwatch.StartNew();
         using var threads = context.Threads(long.MaxValue);
         for (int epoch = 0; epoch < settings.Epochs; epoch++)
@@ -89,10 +102,55 @@ internal static class FineTuner
                 context.Monitor.Report(new TrainingProgress("fine-tune", step, totalSteps, value));
             }
             losses.Add(sum / texts.Count);
+            if (validation is null) continue;
+            validationLosses.Add(Loss(encoder, head, tokenizer, validation, settings, device));
+            if (validationLosses[^1] < validationLosses.SkipLast(1).DefaultIfEmpty(double.PositiveInfinity).Min())
+            {
+                best?.ForEach(t => t.Dispose());
+                best = trained.Select(p => p.detach().clone()).ToList();
+                (bestEpoch, sinceBest) = (epoch + 1, 0);
+            }
+            else if (++sinceBest >= patience)
+            {
+                context.Info($"Validation loss did not improve for {patience} epoch(s) after epoch {bestEpoch}; stopping after epoch {epoch + 1}.");
+                break;
+            }
+            encoder.train();
+            head.train();
+        }
+        if (best is not null)
+        {
+            using (no_grad())
+                for (int i = 0; i < trained.Count; i++) trained[i].copy_(best[i]);
+            best.ForEach(t => t.Dispose());
         }
         encoder.eval();
         head.eval();
-        return new FineTuneResult(losses, step, watch.Elapsed.TotalSeconds, trainable, total);
+        return new FineTuneResult(losses, step, watch.Elapsed.TotalSeconds, trainable, total, validationLosses, bestEpoch);
+    }
+
+    /// <summary>Mean loss (cross-entropy, or squared error of the standardised number) over the rows, in eval mode.</summary>
+    private static double Loss(BertModel encoder, TextHead head, BertWordPieceTokenizer tokenizer, FineTuningExamples rows, FineTuningSettings settings, Device device)
+    {
+        encoder.eval();
+        head.eval();
+        using var grad = no_grad();
+        double sum = 0;
+        for (int start = 0; start < rows.Texts.Count; start += settings.BatchSize)
+        {
+            using var scope = NewDisposeScope();
+            int end = Math.Min(rows.Texts.Count, start + settings.BatchSize);
+            var tokens = tokenizer.EncodeBatch(rows.Texts.Skip(start).Take(end - start).ToList(), rows.Pairs?.Skip(start).Take(end - start).ToList(), settings.MaxSequenceLength);
+            long[] shape = [tokens.Rows, tokens.Length];
+            var mask = tensor(tokens.AttentionMask, shape).to(device);
+            var output = head.forward(encoder.forward(tensor(tokens.InputIds, shape).to(device), mask, tensor(tokens.TokenTypeIds, shape).to(device)), mask);
+            var target = tensor(rows.Targets[start..end]).to(device);
+            var loss = settings.IsRegression
+                ? nn.functional.mse_loss(output.squeeze(1), target, nn.Reduction.Sum)
+                : nn.functional.cross_entropy(output, target.to_type(ScalarType.Int64), reduction: nn.Reduction.Sum);
+            sum += loss.item<float>();
+        }
+        return sum / rows.Texts.Count;
     }
 
     /// <summary>

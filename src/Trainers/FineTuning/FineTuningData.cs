@@ -34,6 +34,40 @@ internal sealed class FineTuningData
     /// <exception cref="ArgumentException">One class only, a constant number, or every text empty.</exception>
     public static FineTuningData Read(IDataView data, string textColumn, string? pairColumn, string labelColumn, bool regression, CancellationToken cancellationToken)
     {
+        var (texts, pairs, values, classNames) = ReadRows(data, textColumn, pairColumn, labelColumn, regression, cancellationToken);
+        if (texts.Count == 0) throw new ArgumentException("The training data has no rows.", nameof(data));
+        if (texts.All(t => t.Length == 0) && (pairs is null || pairs.All(t => t.Length == 0)))
+            throw new ArgumentException($"Every text of column '{textColumn}' is empty: there is nothing to learn from.", nameof(data));
+        if (regression)
+        {
+            double mean = values.Average(v => (double)v), sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / values.Length);
+            if (sd == 0) throw new ArgumentException($"Label column '{labelColumn}' holds one value ({mean}) in every row: there is nothing to learn.", nameof(data));
+            return new FineTuningData(texts, pairs, Standardise(values, mean, sd), [], (mean, sd));
+        }
+        if (values.Distinct().Count() < 2)
+            throw new ArgumentException($"Label column '{labelColumn}' holds one class ('{classNames[(int)values[0]]}') in all {texts.Count} rows; a classifier needs at least two.", nameof(data));
+        return new FineTuningData(texts, pairs, values, classNames, (0, 1));
+    }
+
+    /// <summary>Validation rows, with the training data's classes (by name) or its standardisation.</summary>
+    /// <exception cref="ArgumentException">A validation class that the training data lacks, or no rows.</exception>
+    public static FineTuningData ReadValidation(IDataView data, FineTuningData training, string textColumn, string? pairColumn, string labelColumn, bool regression,
+        CancellationToken cancellationToken)
+    {
+        var (texts, pairs, values, classNames) = ReadRows(data, textColumn, pairColumn, labelColumn, regression, cancellationToken);
+        if (texts.Count == 0) throw new ArgumentException("The validation set has no rows.", "ValidationSet");
+        if (regression) return new FineTuningData(texts, pairs, Standardise(values, training.TargetScale.Mean, training.TargetScale.Scale), [], training.TargetScale);
+        var index = training.ClassNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+        var mapped = values.Select(v => index.TryGetValue(classNames[(int)v], out var i) ? (float)i
+            : throw new ArgumentException($"The validation set's label '{classNames[(int)v]}' is not among the training classes ({string.Join(", ", training.ClassNames)}).", "ValidationSet")).ToArray();
+        return new FineTuningData(texts, pairs, mapped, training.ClassNames, training.TargetScale);
+    }
+
+    private static float[] Standardise(float[] values, double mean, double scale) => values.Select(v => (float)((v - mean) / scale)).ToArray();
+
+    private static (List<string> Texts, List<string>? Pairs, float[] Values, IReadOnlyList<string> ClassNames) ReadRows(IDataView data, string textColumn, string? pairColumn,
+        string labelColumn, bool regression, CancellationToken cancellationToken)
+    {
         var schema = data.Schema;
         var label = schema[labelColumn];
         var columns = new[] { textColumn, pairColumn, labelColumn }.OfType<string>().Select(n => schema[n]).Distinct().ToList();
@@ -59,21 +93,7 @@ internal sealed class FineTuningData
             targets.Add((float)readLabel(row));
             row++;
         }
-        if (row == 0) throw new ArgumentException("The training data has no rows.", nameof(data));
-        if (texts.All(t => t.Length == 0) && (pairs is null || pairs.All(t => t.Length == 0)))
-            throw new ArgumentException($"Every text of column '{textColumn}' is empty: there is nothing to learn from.", nameof(data));
-        var values = targets.ToArray();
-        if (regression)
-        {
-            double mean = values.Average(v => (double)v), sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / values.Length);
-            if (sd == 0) throw new ArgumentException($"Label column '{labelColumn}' holds one value ({mean}) in every row: there is nothing to learn.", nameof(data));
-            for (int i = 0; i < values.Length; i++) values[i] = (float)((values[i] - mean) / sd);
-            return new FineTuningData(texts, pairs, values, [], (mean, sd));
-        }
-        var present = values.Distinct().Count();
-        if (present < 2)
-            throw new ArgumentException($"Label column '{labelColumn}' holds one class ('{classNames()[(int)values[0]]}') in all {row} rows; a classifier needs at least two.", nameof(data));
-        return new FineTuningData(texts, pairs, values, classNames(), (0, 1));
+        return (texts, pairs, targets.ToArray(), classNames());
     }
 
     /// <summary>A reader of the current row's label: a class index (0-based) or a number.</summary>

@@ -99,6 +99,15 @@ public sealed class TextFineTuningTrainer : PaperTrainerBase<TextFineTuningTrans
         /// <summary>Dropout on the pooled vector before the head, in training.</summary>
         public double HeadDropout { get; set; } = 0.1;
 
+        /// <summary>
+        /// Rows to measure the loss on after each epoch (the same columns as the training data; classes by name): the epoch with the
+        /// lowest validation loss is kept, and training stops after <see cref="EarlyStoppingPatience"/> epochs without improvement.
+        /// </summary>
+        public IDataView? ValidationSet { get; set; }
+
+        /// <summary>Epochs without a better validation loss before training stops (with <see cref="ValidationSet"/>).</summary>
+        public int EarlyStoppingPatience { get; set; } = 1;
+
         /// <summary>Texts per run when the fitted model scores in process.</summary>
         public int ScoringBatchSize { get; set; } = 32;
 
@@ -125,6 +134,7 @@ public sealed class TextFineTuningTrainer : PaperTrainerBase<TextFineTuningTrans
         Check(options.BatchSize >= 1, nameof(Options.BatchSize), options.BatchSize, "at least 1");
         Check(options.ScoringBatchSize >= 1, nameof(Options.ScoringBatchSize), options.ScoringBatchSize, "at least 1");
         Check(options.Epochs >= 1, nameof(Options.Epochs), options.Epochs, "at least 1");
+        Check(options.EarlyStoppingPatience >= 1, nameof(Options.EarlyStoppingPatience), options.EarlyStoppingPatience, "at least 1");
         Check(options.MaxSequenceLength is >= 3 and <= WordPieceMapping.Slots, nameof(Options.MaxSequenceLength), options.MaxSequenceLength, $"between 3 and {WordPieceMapping.Slots}");
         _options = options;
         _regression = regression;
@@ -157,6 +167,13 @@ public sealed class TextFineTuningTrainer : PaperTrainerBase<TextFineTuningTrans
     {
         var o = _options;
         var data = FineTuningData.Read(input, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, _regression, context.CancellationToken);
+        FineTuningData? validation = null;
+        if (o.ValidationSet is { } validationSet)
+        {
+            foreach (var rule in InputColumns.Rules.Where(r => validationSet.Schema.GetColumnOrNull(r.Name) is null))
+                throw new ArgumentException($"The validation set has no {rule.Role} column '{rule.Name}'.", nameof(Options.ValidationSet));
+            validation = FineTuningData.ReadValidation(validationSet, data, o.TextColumnName, o.SecondTextColumnName, o.LabelColumnName, _regression, context.CancellationToken);
+        }
         var encoder = PretrainedEncoder.Load(o.ModelPath, o.VocabularyPath);
         if (o.MaxSequenceLength > encoder.Config.MaxPositionEmbeddings)
             throw new ArgumentOutOfRangeException(nameof(Options.MaxSequenceLength), o.MaxSequenceLength,
@@ -171,7 +188,8 @@ public sealed class TextFineTuningTrainer : PaperTrainerBase<TextFineTuningTrans
         var adapters = adapterSettings is null ? null : EncoderAdapters.Attach(model, adapterSettings, generator);
         var head = new TextHead(encoder.Config.HiddenSize, settings.Outputs, settings.Pooling, settings.HeadDropout, generator);
         var (mean, scale) = data.TargetScale;
-        var result = FineTuner.Train(model, head, encoder.Tokenizer, data.Texts, data.Pairs, data.Targets, settings, context);
+        var result = FineTuner.Train(model, head, encoder.Tokenizer, data.Texts, data.Pairs, data.Targets, settings, context,
+            validation is null ? null : new FineTuningExamples(validation.Texts, validation.Pairs, validation.Targets), o.EarlyStoppingPatience);
         context.Info($"Fine-tuned {o.Method} on {data.Texts.Count} texts: {result.Steps} steps in {result.Seconds:F1} s, loss by epoch {string.Join(", ", result.EpochLosses.Select(l => l.ToString("F4")))}.");
 
         model.to(CPU);
@@ -181,7 +199,7 @@ public sealed class TextFineTuningTrainer : PaperTrainerBase<TextFineTuningTrans
         var scorer = new TextScorer(MLContext, merged, encoder.Tokenizer, new TextScorerSettings(o.TextColumnName, o.SecondTextColumnName, o.MaxSequenceLength,
             o.ScoringBatchSize, o.Pooling, Normalize: false, OutputColumnName: BertOnnxGraph.Score, headWeights, _regression ? null : data.ClassNames), input.Schema);
         var report = new FineTuningReport(o.Method, data.Texts.Count, _regression ? [] : data.ClassNames, result.EpochLosses, result.Steps, result.Seconds,
-            result.TrainableParameters, result.TotalParameters);
+            result.TrainableParameters, result.TotalParameters, result.ValidationLosses, result.BestEpoch);
         return new TextFineTuningTransformer(scorer, report, adapters?.Snapshot(), headWeights, encoder.Source);
     }
 

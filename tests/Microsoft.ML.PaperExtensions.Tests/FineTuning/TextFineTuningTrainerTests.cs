@@ -124,6 +124,32 @@ public sealed class TextFineTuningTrainerTests
     }
 
     [TestMethod]
+    public void AValidationSetKeepsTheBestEpochAndStopsWhenItGetsWorse()
+    {
+        var ml = new MLContext(seed: 1);
+        var flipped = Reviews(48, 6).Select(r => new Review { Text = r.Text, Label = r.Label == "pos" ? "neg" : "pos" });
+        var options = Options();
+        options.ValidationSet = ml.Data.LoadFromEnumerable(flipped);
+        using var worse = ml.MulticlassClassification.Trainers.FineTuneText(options).Fit(ml.Data.LoadFromEnumerable(Reviews(96, 1)));
+        var report = worse.Report;
+        Assert.AreEqual(1, report.BestEpoch, $"validation losses {string.Join(", ", report.ValidationLosses.Select(l => l.ToString("F3")))}");
+        Assert.HasCount(2, report.EpochLosses, "stopped one epoch after the best (patience 1)");
+        Assert.IsGreaterThan(report.ValidationLosses[0], report.ValidationLosses[1]);
+
+        options.ValidationSet = ml.Data.LoadFromEnumerable(Reviews(48, 7));
+        options.EarlyStoppingPatience = 8;
+        using var better = ml.MulticlassClassification.Trainers.FineTuneText(options).Fit(ml.Data.LoadFromEnumerable(Reviews(96, 1)));
+        Assert.HasCount(8, better.Report.EpochLosses);
+        var losses = better.Report.ValidationLosses.ToList();
+        Assert.AreEqual(losses.IndexOf(losses.Min()) + 1, better.Report.BestEpoch, "the epoch with the lowest validation loss is kept");
+        Assert.IsLessThan(losses[0], losses.Min(), "held-out rows of the same task: the validation loss falls");
+
+        options.ValidationSet = ml.Data.LoadFromEnumerable(Reviews(8, 8).Select(r => new Review { Text = r.Text, Label = "maybe" }));
+        var unknown = Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.FineTuneText(options).Fit(ml.Data.LoadFromEnumerable(Reviews(96, 1))));
+        StringAssert.Contains(unknown.Message, "'maybe'");
+    }
+
+    [TestMethod]
     public void BadLabelsTextsAndOptionsAreNamed()
     {
         var ml = new MLContext(seed: 1);
