@@ -4,6 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
 using Microsoft.ML.PaperExtensions.Categorical;
+using Microsoft.ML.PaperExtensions.FineTuning;
 using Microsoft.ML.PaperExtensions.Metrics;
 using Microsoft.ML.PaperExtensions.Protocols;
 using Microsoft.ML.PaperExtensions.Runtime;
@@ -141,6 +142,33 @@ for (int q = 0; q < questions.Length; q++)
     var text = reviewTexts[best];
     Console.WriteLine($"  \"{questions[q]}\" -> cosine {cosine:F3}: \"{(text.Length > 90 ? text[..90] + "..." : text)}\"");
 }
+
+Console.WriteLine();
+
+// Fine-tuning: LoRA (rank 8 on query and value) on 700 labelled reviews of fine_foods_test.csv, 1 epoch, tested on the other
+// 300, next to a logistic regression on the frozen embeddings of the same rows.
+var labelled = ml.Data.CreateTextLoader(new TextLoader.Options
+{
+    Separators = [','], HasHeader = true, AllowQuoting = true,
+    Columns = [new TextLoader.Column("Text", DataKind.String, 0), new TextLoader.Column("Label", DataKind.String, 1)],
+}).Load(Path.Combine(dataFolder, "fine_foods_test.csv"));
+var tuneTrain = ml.Data.TakeRows(labelled, 700);
+var tuneTest = ml.Data.SkipRows(labelled, 700);
+var tuneWatch = Stopwatch.StartNew();
+var fineTuned = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.FineTuneText(new TextFineTuningTrainer.Options
+{
+    ModelPath = Microsoft.ML.PaperExtensions.TestSupport.PretrainedModels.MiniLmFolder, Method = FineTuningMethod.Lora, Seed = 1,
+})).Fit(tuneTrain);
+var tuneSeconds = tuneWatch.Elapsed.TotalSeconds;
+var tuned = ml.MulticlassClassification.Evaluate(fineTuned.Transform(tuneTest));
+var frozen = ml.Transforms.Conversion.MapValueToKey("Label")
+    .Append(ml.Transforms.Text.TransformerEmbedding("Features", "Text", Microsoft.ML.PaperExtensions.TestSupport.PretrainedModels.MiniLmFolder, maxSequenceLength: 128))
+    .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy()).Fit(tuneTrain);
+var frozenMetrics = ml.MulticlassClassification.Evaluate(frozen.Transform(tuneTest));
+var report = fineTuned.LastTransformer.Report;
+Console.WriteLine($"Fine-tuning: all-MiniLM-L6-v2 on 700 fine-food reviews (great / other), 300 test reviews");
+Console.WriteLine($"  LoRA, 1 epoch: accuracy {tuned.MicroAccuracy:F3}, {report.TrainableParameters:N0} of {report.TotalParameters:N0} parameters trained, {tuneSeconds:F0} s");
+Console.WriteLine($"  frozen embedding + L-BFGS: accuracy {frozenMetrics.MicroAccuracy:F3}");
 
 internal sealed class ReviewText
 {
