@@ -145,8 +145,9 @@ for (int q = 0; q < questions.Length; q++)
 
 Console.WriteLine();
 
-// Fine-tuning: LoRA (rank 8 on query and value) on 700 labelled reviews of fine_foods_test.csv, 1 epoch, tested on the other
-// 300, next to a logistic regression on the frozen embeddings of the same rows.
+// Fine-tuning: LoRA (rank 8 on query and value) on 700 labelled reviews of fine_foods_test.csv, 3 epochs (44 steps per epoch:
+// one epoch of so few rows ends inside the warm-up's shadow), tested on the other 300, next to a logistic regression on the
+// frozen embeddings of the same rows.
 var labelled = ml.Data.CreateTextLoader(new TextLoader.Options
 {
     Separators = [','], HasHeader = true, AllowQuoting = true,
@@ -157,7 +158,7 @@ var tuneTest = ml.Data.SkipRows(labelled, 700);
 var tuneWatch = Stopwatch.StartNew();
 var fineTuned = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.FineTuneText(new TextFineTuningTrainer.Options
 {
-    ModelPath = Microsoft.ML.PaperExtensions.TestSupport.PretrainedModels.MiniLmFolder, Method = FineTuningMethod.Lora, Seed = 1,
+    ModelPath = Microsoft.ML.PaperExtensions.TestSupport.PretrainedModels.MiniLmFolder, Method = FineTuningMethod.Lora, Epochs = 3, Seed = 1,
 })).Fit(tuneTrain);
 var tuneSeconds = tuneWatch.Elapsed.TotalSeconds;
 var tuned = ml.MulticlassClassification.Evaluate(fineTuned.Transform(tuneTest));
@@ -167,7 +168,7 @@ var frozen = ml.Transforms.Conversion.MapValueToKey("Label")
 var frozenMetrics = ml.MulticlassClassification.Evaluate(frozen.Transform(tuneTest));
 var report = fineTuned.LastTransformer.Report;
 Console.WriteLine($"Fine-tuning: all-MiniLM-L6-v2 on 700 fine-food reviews (great / other), 300 test reviews");
-Console.WriteLine($"  LoRA, 1 epoch: accuracy {tuned.MicroAccuracy:F3}, {report.TrainableParameters:N0} of {report.TotalParameters:N0} parameters trained, {tuneSeconds:F0} s");
+Console.WriteLine($"  LoRA, 3 epochs: accuracy {tuned.MicroAccuracy:F3}, {report.TrainableParameters:N0} of {report.TotalParameters:N0} parameters trained, {tuneSeconds:F0} s");
 Console.WriteLine($"  frozen embedding + L-BFGS: accuracy {frozenMetrics.MicroAccuracy:F3}");
 
 internal sealed class ReviewText
