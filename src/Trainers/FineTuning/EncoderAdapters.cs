@@ -26,9 +26,6 @@ internal sealed class EncoderAdapters
     /// <summary>The adapters by the path of the Linear they wrap (<c>encoder.layer.0.attention.self.query</c>).</summary>
     public IReadOnlyDictionary<string, LoraLinear> Modules { get; }
 
-    /// <summary>The parameters that train: A, B and DoRA's magnitudes.</summary>
-    public IEnumerable<Parameter> TrainableParameters => Modules.Values.SelectMany(m => m.parameters().Where(p => p.requires_grad));
-
     /// <exception cref="ArgumentException">A target is not one of <see cref="ValidTargets"/> (the message lists them).</exception>
     public static EncoderAdapters Attach(BertModel model, AdapterSettings settings, Generator? generator = null)
     {

@@ -17,10 +17,7 @@ namespace Microsoft.ML.PaperExtensions.FineTuning;
 /// <param name="ValidationLosses">Validation loss after each epoch; empty without a validation set.</param>
 /// <param name="BestEpoch">The epoch (1-based) whose weights the model keeps: the one with the lowest validation loss, else the last.</param>
 internal sealed record FineTuneResult(IReadOnlyList<double> EpochLosses, int Steps, double Seconds, long TrainableParameters, long TotalParameters,
-    IReadOnlyList<double> ValidationLosses, int BestEpoch)
-{
-    public double SamplesPerSecond(int examples) => examples * (double)EpochLosses.Count / Seconds;
-}
+    IReadOnlyList<double> ValidationLosses, int BestEpoch);
 
 /// <summary>Texts (and second texts of pairs) with their class indices or standardised numbers.</summary>
 internal sealed record FineTuningExamples(IReadOnlyList<string> Texts, IReadOnlyList<string>? Pairs, float[] Targets);
