@@ -9,21 +9,15 @@ using Microsoft.ML.PaperExtensions.TestSupport;
 namespace Microsoft.ML.PaperExtensions.Benchmarks;
 
 /// <summary>
-/// <c>./build.sh bench finetune-quality &lt;folder with fine_foods_train.csv and fine_foods_test.csv&gt; [seeds: 3 or 2-3] [methods]</c>:
-/// all-MiniLM-L6-v2 fine-tuned on the fine-food reviews (great vs other) with each method and the trainer's defaults
-/// (1 epoch, max length 128, rank 8, alpha 16, dropout 0.1, query+value, AdamW 5e-4 with 10% warm-up, batch 16; Full at
-/// 5e-5), against ML.NET's FeaturizeText + SDCA logistic regression and the frozen MiniLM embedding + L-BFGS logistic
-/// regression. Prints one CSV row per fit: method, seed, test accuracy, macro-F1, training seconds, samples/s.
+/// <c>./build.sh bench finetune-quality &lt;train.csv&gt; &lt;test.csv&gt; [seeds: 3 or 2-3] [methods]</c> (files with columns text, label):
+/// all-MiniLM-L6-v2 fine-tuned by each method with the trainer's defaults (1 epoch, max length 128, rank 8, alpha 16,
+/// dropout 0.1, query+value, AdamW 5e-4 with 10% warm-up, batch 16; Full at 5e-5), against ML.NET's FeaturizeText + SDCA
+/// and the frozen MiniLM embedding + L-BFGS (logistic regression for two classes, maximum entropy for more). Prints one CSV
+/// row per fit: method, seed, test accuracy, macro-F1, training seconds, training texts per second.
 /// </summary>
 internal static class FineTuningQuality
 {
-    private sealed class Review
-    {
-        public string Text { get; set; } = "";
-        public string Label { get; set; } = "";
-    }
-
-    public static void Run(string folder, IReadOnlyList<int> seeds, IReadOnlyList<string> methods)
+    public static void Run(string trainFile, string testFile, IReadOnlyList<int> seeds, IReadOnlyList<string> methods)
     {
         TorchRuntime.EnsureInitialized();
         var ml = new MLContext(seed: 1);
@@ -31,41 +25,36 @@ internal static class FineTuningQuality
         {
             Separators = [','], HasHeader = true, AllowQuoting = true,
             Columns = [new TextLoader.Column("Text", DataKind.String, 0), new TextLoader.Column("Label", DataKind.String, 1)],
-        }).Load(Path.Combine(folder, file));
-        var train = ml.Data.Cache(Load("fine_foods_train.csv"));
-        var test = ml.Data.Cache(Load("fine_foods_test.csv"));
-        var truth = test.GetColumn<string>("Label").Select(l => l == "great" ? 1 : 0).ToArray();
+        }).Load(file);
+        var train = ml.Data.Cache(Load(trainFile));
+        var test = ml.Data.Cache(Load(testFile));
+        var classes = train.GetColumn<string>("Label").Distinct().ToArray();
+        var truth = test.GetColumn<string>("Label").Select(l => Array.IndexOf(classes, l)).ToArray();
+        long rows = train.GetColumn<string>("Label").LongCount();
         Console.WriteLine("method,seed,accuracy,macroF1,trainSeconds,samplesPerSecond");
-        void Report(string method, int seed, int[] predicted, double seconds)
-        {
-            double accuracy = predicted.Zip(truth, (p, t) => p == t ? 1.0 : 0).Average();
-            Console.WriteLine(string.Join(',', method, seed, accuracy.ToString("F4", CultureInfo.InvariantCulture),
-                ClassificationMetrics.MacroF1(truth, predicted, 2).ToString("F4", CultureInfo.InvariantCulture), seconds.ToString("F1", CultureInfo.InvariantCulture),
-                (4000 / seconds).ToString("F2", CultureInfo.InvariantCulture)));
-        }
-
         foreach (var name in methods)
         {
             foreach (var seed in seeds)
             {
+                var context = new MLContext(seed: seed);
                 var watch = Stopwatch.StartNew();
                 ITransformer model;
-                int[] predicted;
-                if (name == "featurizetext-sdca")
+                if (name is "featurizetext-sdca" or "frozen-embedding-lbfgs")
                 {
-                    var context = new MLContext(seed: seed);
-                    model = context.Transforms.Text.FeaturizeText("Features", "Text")
-                        .Append(context.Transforms.Conversion.MapValue("Target", [new KeyValuePair<string, bool>("great", true), new("other", false)], "Label"))
-                        .Append(context.BinaryClassification.Trainers.SdcaLogisticRegression("Target", "Features")).Fit(train);
-                    predicted = model.Transform(test).GetColumn<bool>("PredictedLabel").Select(p => p ? 1 : 0).ToArray();
-                }
-                else if (name == "frozen-embedding-lbfgs")
-                {
-                    var context = new MLContext(seed: seed);
-                    model = context.Transforms.Text.TransformerEmbedding("Features", "Text", PretrainedModels.MiniLmFolder, maxSequenceLength: 128)
-                        .Append(context.Transforms.Conversion.MapValue("Target", [new KeyValuePair<string, bool>("great", true), new("other", false)], "Label"))
-                        .Append(context.BinaryClassification.Trainers.LbfgsLogisticRegression("Target", "Features")).Fit(train);
-                    predicted = model.Transform(test).GetColumn<bool>("PredictedLabel").Select(p => p ? 1 : 0).ToArray();
+                    var features = name == "featurizetext-sdca"
+                        ? context.Transforms.Text.FeaturizeText("Features", "Text")
+                        : (IEstimator<ITransformer>)context.Transforms.Text.TransformerEmbedding("Features", "Text", PretrainedModels.MiniLmFolder, maxSequenceLength: 128);
+                    IEstimator<ITransformer> learner = (name, classes.Length) switch
+                    {
+                        ("featurizetext-sdca", 2) => context.BinaryClassification.Trainers.SdcaLogisticRegression("Target", "Features"),
+                        (_, 2) => context.BinaryClassification.Trainers.LbfgsLogisticRegression("Target", "Features"),
+                        ("featurizetext-sdca", _) => context.MulticlassClassification.Trainers.SdcaMaximumEntropy("Key", "Features"),
+                        _ => context.MulticlassClassification.Trainers.LbfgsMaximumEntropy("Key", "Features"),
+                    };
+                    var target = classes.Length == 2
+                        ? (IEstimator<ITransformer>)context.Transforms.Conversion.MapValue("Target", classes.Select((c, i) => new KeyValuePair<string, bool>(c, i == 1)), "Label")
+                        : context.Transforms.Conversion.MapValueToKey("Key", "Label", keyData: context.Data.LoadFromEnumerable(classes.Select(c => new ClassName { Name = c })));
+                    model = features.Append(target).Append(learner).Fit(train);
                 }
                 else
                 {
@@ -75,13 +64,25 @@ internal static class FineTuningQuality
                         ModelPath = PretrainedModels.MiniLmFolder, LabelColumnName = "Key", Method = method, Seed = seed,
                         LearningRate = method == FineTuningMethod.Full ? 5e-5 : 5e-4,
                     };
-                    model = ml.Transforms.Conversion.MapValueToKey("Key", "Label").Append(ml.MulticlassClassification.Trainers.FineTuneText(options)).Fit(train);
-                    var classes = ((TextFineTuningTransformer)((IEnumerable<ITransformer>)model).Last()).Report.ClassNames;
-                    predicted = model.Transform(test).GetColumn<uint>("PredictedLabel").Select(k => classes[(int)k - 1] == "great" ? 1 : 0).ToArray();
+                    model = context.Transforms.Conversion.MapValueToKey("Key", "Label", keyData: context.Data.LoadFromEnumerable(classes.Select(c => new ClassName { Name = c })))
+                        .Append(context.MulticlassClassification.Trainers.FineTuneText(options)).Fit(train);
                 }
-                Report(name, seed, predicted, watch.Elapsed.TotalSeconds);
+                double seconds = watch.Elapsed.TotalSeconds;
+                var scored = model.Transform(test);
+                int[] predicted = scored.Schema.GetColumnOrNull("PredictedLabel")?.Type is Microsoft.ML.Data.BooleanDataViewType
+                    ? scored.GetColumn<bool>("PredictedLabel").Select(p => p ? 1 : 0).ToArray()
+                    : scored.GetColumn<uint>("PredictedLabel").Select(k => (int)k - 1).ToArray();
+                double accuracy = predicted.Zip(truth, (p, t) => p == t ? 1.0 : 0).Average();
+                Console.WriteLine(string.Join(',', name, seed, accuracy.ToString("F4", CultureInfo.InvariantCulture),
+                    ClassificationMetrics.MacroF1(truth, predicted, classes.Length).ToString("F4", CultureInfo.InvariantCulture),
+                    seconds.ToString("F1", CultureInfo.InvariantCulture), (rows / seconds).ToString("F2", CultureInfo.InvariantCulture)));
                 (model as IDisposable)?.Dispose();
             }
         }
+    }
+
+    private sealed class ClassName
+    {
+        public string Name { get; set; } = "";
     }
 }

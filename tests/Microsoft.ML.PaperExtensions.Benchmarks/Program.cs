@@ -37,13 +37,13 @@ if (args is ["presto-simulation", .. var count])
     PrestoSimulationReport.Run(count.Length > 0 ? int.Parse(count[0], CultureInfo.InvariantCulture) : 20);
     return 0;
 }
-// ./build.sh bench finetune-quality <data folder> [seeds] [methods]: MiniLM fine-tuned on the fine-food reviews by each
-// method against two ML.NET baselines (FineTuningQuality.cs); seeds "3" (1 to 3) or "2-3"; methods: lora,rslora,dora,allora,
-// full,featurizetext-sdca,frozen-embedding-lbfgs.
-if (args is ["finetune-quality", var dataFolder, .. var options])
+// ./build.sh bench finetune-quality <train.csv> <test.csv> [seeds] [methods]: MiniLM fine-tuned by each method against two
+// ML.NET baselines (FineTuningQuality.cs); seeds "3" (1 to 3) or "2-3"; methods: lora,rslora,dora,allora,full,
+// featurizetext-sdca,frozen-embedding-lbfgs.
+if (args is ["finetune-quality", var trainFile, var testFile, .. var options])
 {
     var range = (options.Length > 0 ? options[0] : "3").Split('-').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-    FineTuningQuality.Run(dataFolder, range.Length == 1 ? Enumerable.Range(1, range[0]).ToArray() : Enumerable.Range(range[0], range[1] - range[0] + 1).ToArray(),
+    FineTuningQuality.Run(trainFile, testFile, range.Length == 1 ? Enumerable.Range(1, range[0]).ToArray() : Enumerable.Range(range[0], range[1] - range[0] + 1).ToArray(),
         options.Length > 1 ? options[1].Split(',') : ["featurizetext-sdca", "frozen-embedding-lbfgs", "lora", "rslora", "dora", "allora", "full"]);
     return 0;
 }

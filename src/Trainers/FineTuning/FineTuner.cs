@@ -61,6 +61,7 @@ internal static class FineTuner
             ? (optim.Optimizer)optim.AdamW(trained, settings.LearningRate, weight_decay: settings.WeightDecay)
             : optim.SGD(trained, settings.LearningRate, momentum: 0.9, weight_decay: settings.WeightDecay);
 
+        var training = new FineTuningExamples(texts, pairs, targets);
         var lengths = texts.Select((t, i) => tokenizer.WordPieceIds(t).Count + (pairs is null ? 0 : tokenizer.WordPieceIds(pairs[i]).Count)).ToArray();
         int batchesPerEpoch = (texts.Count + settings.BatchSize - 1) / settings.BatchSize;
         int totalSteps = batchesPerEpoch * settings.Epochs, warmup = (int)Math.Round(settings.WarmupFraction * totalSteps), step = 0;
@@ -79,14 +80,7 @@ internal static class FineTuner
                 double rate = settings.LearningRate * (step < warmup ? (step + 1.0) / (warmup + 1) : Math.Max(0, (totalSteps - step) / (double)Math.Max(1, totalSteps - warmup)));
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
                 using var scope = NewDisposeScope();
-                var tokens = tokenizer.EncodeBatch(batch.Select(i => texts[i]).ToList(), pairs is null ? null : batch.Select(i => pairs[i]).ToList(), settings.MaxSequenceLength);
-                long[] shape = [tokens.Rows, tokens.Length];
-                var mask = tensor(tokens.AttentionMask, shape).to(device);
-                var output = head.forward(encoder.forward(tensor(tokens.InputIds, shape).to(device), mask, tensor(tokens.TokenTypeIds, shape).to(device)), mask);
-                var target = tensor(batch.Select(i => targets[i]).ToArray()).to(device);
-                var loss = settings.IsRegression
-                    ? nn.functional.mse_loss(output.squeeze(1), target)
-                    : nn.functional.cross_entropy(output, target.to_type(ScalarType.Int64));
+                var loss = BatchLoss(encoder, head, tokenizer, training, batch, settings, device, nn.Reduction.Mean);
                 double value = loss.item<float>();
                 if (!double.IsFinite(value))
                     throw new InvalidOperationException($"Fine-tuning diverged: the training loss is {value} at step {step + 1} of {totalSteps} (learning rate {rate:G3}). Lower LearningRate or turn GradientClipping on.");
@@ -136,18 +130,24 @@ internal static class FineTuner
         for (int start = 0; start < rows.Texts.Count; start += settings.BatchSize)
         {
             using var scope = NewDisposeScope();
-            int end = Math.Min(rows.Texts.Count, start + settings.BatchSize);
-            var tokens = tokenizer.EncodeBatch(rows.Texts.Skip(start).Take(end - start).ToList(), rows.Pairs?.Skip(start).Take(end - start).ToList(), settings.MaxSequenceLength);
-            long[] shape = [tokens.Rows, tokens.Length];
-            var mask = tensor(tokens.AttentionMask, shape).to(device);
-            var output = head.forward(encoder.forward(tensor(tokens.InputIds, shape).to(device), mask, tensor(tokens.TokenTypeIds, shape).to(device)), mask);
-            var target = tensor(rows.Targets[start..end]).to(device);
-            var loss = settings.IsRegression
-                ? nn.functional.mse_loss(output.squeeze(1), target, nn.Reduction.Sum)
-                : nn.functional.cross_entropy(output, target.to_type(ScalarType.Int64), reduction: nn.Reduction.Sum);
-            sum += loss.item<float>();
+            var batch = Enumerable.Range(start, Math.Min(settings.BatchSize, rows.Texts.Count - start)).ToArray();
+            sum += BatchLoss(encoder, head, tokenizer, rows, batch, settings, device, nn.Reduction.Sum).item<float>();
         }
         return sum / rows.Texts.Count;
+    }
+
+    /// <summary>The loss of one batch of rows: tokenized with padding to its longest, through encoder and head.</summary>
+    private static Tensor BatchLoss(BertModel encoder, TextHead head, BertWordPieceTokenizer tokenizer, FineTuningExamples rows, int[] batch, FineTuningSettings settings,
+        Device device, nn.Reduction reduction)
+    {
+        var tokens = tokenizer.EncodeBatch(batch.Select(i => rows.Texts[i]).ToList(), rows.Pairs is { } pairs ? batch.Select(i => pairs[i]).ToList() : null, settings.MaxSequenceLength);
+        long[] shape = [tokens.Rows, tokens.Length];
+        var mask = tensor(tokens.AttentionMask, shape).to(device);
+        var output = head.forward(encoder.forward(tensor(tokens.InputIds, shape).to(device), mask, tensor(tokens.TokenTypeIds, shape).to(device)), mask);
+        var target = tensor(batch.Select(i => rows.Targets[i]).ToArray()).to(device);
+        return settings.IsRegression
+            ? nn.functional.mse_loss(output.squeeze(1), target, reduction)
+            : nn.functional.cross_entropy(output, target.to_type(ScalarType.Int64), reduction: reduction);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Microsoft.ML.PaperExtensions.Text;
+using Microsoft.ML.PaperExtensions.Text.Modules;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -36,16 +37,7 @@ internal sealed class TextHead : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor attentionMask)
     {
         using var scope = NewDisposeScope();
-        Tensor pooled;
-        if (_pooling == EmbeddingPooling.Cls)
-        {
-            pooled = hidden[.., 0];
-        }
-        else
-        {
-            var weights = attentionMask.to_type(hidden.dtype).unsqueeze(2);
-            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp_min(1e-9);
-        }
+        var pooled = TokenPooling.Pool(hidden, attentionMask, _pooling);
         if (training) pooled = SeededDropout.Apply(pooled, _dropout, DropoutGenerator);
         return classifier.forward(pooled).MoveToOuterDisposeScope();
     }

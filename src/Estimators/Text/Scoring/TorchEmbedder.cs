@@ -30,9 +30,7 @@ internal sealed class TorchEmbedder : IDisposable
             long[] shape = [tokens.Rows, tokens.Length];
             var mask = tensor(tokens.AttentionMask, shape).to(_device);
             var hidden = _model.forward(tensor(tokens.InputIds, shape).to(_device), mask, tensor(tokens.TokenTypeIds, shape).to(_device));
-            var weights = mask.to_type(ScalarType.Float32).unsqueeze(2);
-            var pooled = _settings.Pooling == EmbeddingPooling.Cls ? hidden[.., 0]
-                : (hidden * weights).sum(1) / weights.sum(1).clamp_min(1e-9);
+            var pooled = TokenPooling.Pool(hidden, mask, _settings.Pooling);
             if (_settings.Normalize) pooled = pooled / pooled.norm(1, keepdim: true).clamp_min(1e-12);
             return pooled.cpu().data<float>().ToArray();
         }
