@@ -68,7 +68,7 @@ internal static class FineTuneCommand
                 ModelPath = parse.GetValue(model)!,
                 TextColumnName = textColumns[0],
                 SecondTextColumnName = textColumns.Count > 1 ? textColumns[1] : null,
-                LabelColumnName = regression ? labelName : "__label_key",
+                LabelColumnName = labelName,
                 Method = Enum.Parse<FineTuningMethod>(parse.GetValue(method)!, ignoreCase: true),
                 Rank = parse.GetValue(rank),
                 Alpha = parse.GetValue(alpha),
@@ -84,7 +84,7 @@ internal static class FineTuneCommand
             };
             IEstimator<ITransformer> pipeline = regression
                 ? ml.Regression.Trainers.FineTuneText(options)
-                : ml.Transforms.Conversion.MapValueToKey("__label_key", labelName).Append(ml.MulticlassClassification.Trainers.FineTuneText(options));
+                : ml.Transforms.Conversion.MapValueToKey(labelName).Append(ml.MulticlassClassification.Trainers.FineTuneText(options));
             var peak = Process.GetCurrentProcess();
             var fitted = pipeline.Fit(trainView, cancellation, progress);
             var tuned = fitted as TextFineTuningTransformer ?? (TextFineTuningTransformer)((IEnumerable<ITransformer>)fitted).Last();
@@ -117,7 +117,7 @@ internal static class FineTuneCommand
                 else
                 {
                     // Test rows whose label the training data lacks have the missing key: counted, not scored.
-                    var labels = scored.GetColumn<uint>("__label_key").ToArray();
+                    var labels = scored.GetColumn<uint>(labelName).ToArray();
                     var predicted = scored.GetColumn<uint>("PredictedLabel").ToArray();
                     var known = Enumerable.Range(0, labels.Length).Where(i => labels[i] > 0).ToArray();
                     result["accuracy"] = known.Count(i => labels[i] == predicted[i]) / (double)known.Length;

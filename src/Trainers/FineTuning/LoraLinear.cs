@@ -24,7 +24,7 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
         _settings = settings;
         long outputs = frozenWeight.shape[0], inputs = frozenWeight.shape[1];
         if (settings.Rank < 1 || settings.Rank > Math.Min(outputs, inputs))
-            throw new ArgumentOutOfRangeException(nameof(settings), settings.Rank, $"Rank {settings.Rank} must be between 1 and min(out, in) = {Math.Min(outputs, inputs)} of the wrapped Linear [{outputs}, {inputs}].");
+            throw new ArgumentOutOfRangeException("Rank", settings.Rank, $"Rank {settings.Rank} must be between 1 and min(out, in) = {Math.Min(outputs, inputs)} of the wrapped Linear [{outputs}, {inputs}].");
         weight = new Parameter(frozenWeight.detach().clone(), requires_grad: false);
         if (frozenBias is not null) bias = new Parameter(frozenBias.detach().clone(), requires_grad: false);
         var a = empty(settings.Rank, inputs, dtype: frozenWeight.dtype, device: frozenWeight.device);
