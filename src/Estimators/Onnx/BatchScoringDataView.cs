@@ -11,10 +11,6 @@ namespace Microsoft.ML.PaperExtensions.Onnx;
 /// annotations are those of the ML.NET chain that saves the model: vectors, scalar Singles, keys with their class names,
 /// Booleans. A row the graph marks as unscored (index 0) gets the missing key, as the chain gives it.
 /// </summary>
-/// <remarks>
-/// Input columns are read by one cursor that runs ahead by a block; the source's own columns come from a second cursor
-/// that stays on the current row, so no value of the source has to be copied or kept.
-/// </remarks>
 internal sealed class BatchScoringDataView : IDataView
 {
     internal const int BlockRows = 4096;
@@ -47,87 +43,38 @@ internal sealed class BatchScoringDataView : IDataView
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) => [GetRowCursor(columnsNeeded, rand)];
 
-    private sealed class Cursor : DataViewRowCursor
+    private sealed class Cursor : BlockCursor
     {
         private readonly BatchScoringDataView _view;
-        private readonly HashSet<int> _active;
-        private readonly DataViewRowCursor? _lead;
-        private readonly DataViewRowCursor? _follow;
         private readonly OnnxSession.InputReader? _inputs;
         private OnnxSession.Block? _block;
-        private bool _started;
-        private int _row = -1;
-        private long _position = -1;
 
         public Cursor(BatchScoringDataView view, IReadOnlyList<DataViewSchema.Column> needed)
+            : base(view._source, view.Schema, needed, view._outputs.ContainsKey, view._session.InputNames.Select(n => view._source.Schema[n]).ToList())
         {
             _view = view;
-            _active = needed.Select(c => c.Index).ToHashSet();
-            var scoring = needed.Any(c => view._outputs.ContainsKey(c.Name));
-            if (scoring)
-            {
-                var inputColumns = view._session.InputNames.Select(n => view._source.Schema[n]).ToList();
-                _lead = view._source.GetRowCursor(inputColumns);
-                _inputs = view._session.Reader(_lead);
-            }
-            var passthrough = needed.Where(c => !view._outputs.ContainsKey(c.Name)).Select(c => view._source.Schema[c.Name]).ToList();
-            if (passthrough.Count > 0 || !scoring) _follow = view._source.GetRowCursor(passthrough);
+            if (Lead is not null) _inputs = view._session.Reader(Lead);
         }
 
-        public override DataViewSchema Schema => _view.Schema;
-
-        public override long Position => _position;
-
-        public override long Batch => 0;
-
-        public override bool MoveNext()
+        protected override int NextBlock()
         {
-            if (_lead is not null)
-            {
-                if (!_started || ++_row >= _block!.Rows)
-                {
-                    _block ??= _view._session.NewBlock(BlockRows);
-                    _view._session.Score(_lead, _inputs!, _block);
-                    _started = true;
-                    _row = 0;
-                    if (_block.Rows == 0) return false;
-                }
-            }
-            if (_follow is not null && !_follow.MoveNext()) return false;
-            _position++;
-            return true;
+            _block ??= _view._session.NewBlock(BlockRows);
+            _view._session.Score(Lead!, _inputs!, _block);
+            return _block.Rows;
         }
 
-        public override bool IsColumnActive(DataViewSchema.Column column) => _active.Contains(column.Index);
-
-        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        protected override Delegate OutputGetter(DataViewSchema.Column column)
         {
-            if (!_view._outputs.TryGetValue(column.Name, out var output))
-            {
-                return _follow!.GetGetter<TValue>(_view._source.Schema[column.Name]);
-            }
+            var output = _view._outputs[column.Name];
             var k = _view._session.OutputIndex(output.Name);
-            Delegate getter = output.Kind switch
+            return output.Kind switch
             {
-                PredictionKind.Vector when output.Double => (ValueGetter<VBuffer<double>>)((ref VBuffer<double> v) => _block!.Vector(k, _row, ref v)),
-                PredictionKind.Vector => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) => _block!.Vector(k, _row, ref v)),
-                PredictionKind.Scalar => (ValueGetter<float>)((ref float v) => v = _block!.Scalar(k, _row)),
-                PredictionKind.Boolean => (ValueGetter<bool>)((ref bool v) => v = _block!.Scalar(k, _row) != 0),
-                _ => (ValueGetter<uint>)((ref uint v) => v = _block!.Key(k, _row, ((KeyDataViewType)column.Type).Count)),
+                PredictionKind.Vector when output.Double => (ValueGetter<VBuffer<double>>)((ref VBuffer<double> v) => _block!.Vector(k, Row, ref v)),
+                PredictionKind.Vector => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) => _block!.Vector(k, Row, ref v)),
+                PredictionKind.Scalar => (ValueGetter<float>)((ref float v) => v = _block!.Scalar(k, Row)),
+                PredictionKind.Boolean => (ValueGetter<bool>)((ref bool v) => v = _block!.Scalar(k, Row) != 0),
+                _ => (ValueGetter<uint>)((ref uint v) => v = _block!.Key(k, Row, ((KeyDataViewType)column.Type).Count)),
             };
-            return (ValueGetter<TValue>)getter;
-        }
-
-        public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) => id = new DataViewRowId((ulong)_position, 0);
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _lead?.Dispose();
-                _follow?.Dispose();
-            }
-            base.Dispose(disposing);
         }
     }
 }
