@@ -280,6 +280,10 @@ public sealed class OnnxGraphBuilder
     public static AttributeProto Attribute(string name, float value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 
+    /// <summary>A string attribute.</summary>
+    public static AttributeProto Attribute(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
     /// <summary>An integer-list attribute.</summary>
     public static AttributeProto Attribute(string name, params long[] values)
     {
