@@ -142,11 +142,13 @@ internal static class BertOnnxGraph
     private static string LayerNorm(OnnxGraphBuilder g, string x, string name, Func<string, string> weight, double eps) =>
         g.AddNode("LayerNormalization", [x, weight(name + ".weight"), weight(name + ".bias")], null, Attribute("axis", -1L), Attribute("epsilon", (float)eps));
 
-    /// <summary>x W^T + b with W stored [out, in]: the graph keeps W^T ([in, out]) for MatMul.</summary>
+    /// <summary>x W^T + b with W stored [out, in]: the graph keeps W^T ([in, out]) for MatMul; a quantized Linear writes its packed form.</summary>
     private static string Linear(OnnxGraphBuilder g, string x, string name, EncoderCheckpoint checkpoint)
     {
         var weight = checkpoint.Tensors[name + ".weight"];
         var bias = checkpoint.Tensors[name + ".bias"];
+        if (checkpoint.Quantized is { } quantized && quantized.TryGetValue(name, out var packed))
+            return PackedLinearGraph.Write(g, x, name, packed, bias.Values);
         int rows = (int)weight.Shape[0], cols = (int)weight.Shape[1];
         var transposed = new float[weight.Values.Length];
         for (int r = 0; r < rows; r++)

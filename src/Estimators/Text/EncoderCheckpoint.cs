@@ -9,9 +9,12 @@ internal sealed record EncoderTensor(long[] Shape, float[] Values)
 /// <summary>
 /// The weights of a BERT-family encoder under Hugging Face <c>BertModel</c> state-dict names
 /// (no <c>bert.</c> prefix, <c>weight</c>/<c>bias</c> rather than <c>gamma</c>/<c>beta</c>, Linear weights [out, in]),
-/// with the config that sizes them. Every loader (Hugging Face folder, ONNX export) produces one.
+/// with the config that sizes them. Every loader (Hugging Face folder, ONNX export) produces one. A quantized checkpoint also
+/// holds packed weights by Linear path (<c>encoder.layer.0.attention.self.query</c>): the graph writes those instead of the
+/// float weights, and TorchSharp modules load their dequantized values.
 /// </summary>
-internal sealed record EncoderCheckpoint(BertConfig Config, IReadOnlyDictionary<string, EncoderTensor> Tensors, string Source)
+internal sealed record EncoderCheckpoint(BertConfig Config, IReadOnlyDictionary<string, EncoderTensor> Tensors, string Source,
+    IReadOnlyDictionary<string, Onnx.PackedLinear>? Quantized = null)
 {
     /// <summary>Whether the checkpoint has the optional pooler (dense + tanh on the first token).</summary>
     public bool HasPooler => Tensors.ContainsKey("pooler.dense.weight");

@@ -33,7 +33,8 @@ internal sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
             foreach (var (name, parameter) in model.named_parameters())
             {
                 var source = checkpoint.Tensors[name];
-                using var values = tensor(source.Values, source.Shape);
+                var packed = checkpoint.Quantized is { } q && name.EndsWith(".weight", StringComparison.Ordinal) && q.TryGetValue(name[..^".weight".Length], out var p) ? p : null;
+                using var values = tensor(packed?.EffectiveWeight() ?? source.Values, source.Shape);
                 parameter.copy_(values);
             }
         }

@@ -12,7 +12,7 @@ public abstract class TextModelTransformer : ITransformer, IDisposable
 {
     private protected TextModelTransformer(TextScorer scorer) => Scorer = scorer;
 
-    private protected TextScorer Scorer { get; }
+    internal TextScorer Scorer { get; }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;

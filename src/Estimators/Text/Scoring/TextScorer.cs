@@ -36,6 +36,7 @@ internal sealed class TextScorer : IDisposable
     public TextScorer(MLContext mlContext, EncoderCheckpoint checkpoint, BertWordPieceTokenizer tokenizer, TextScorerSettings settings, DataViewSchema inputSchema)
     {
         Settings = settings;
+        Checkpoint = checkpoint;
         Tokenizer = tokenizer;
         _inputType = inputSchema[settings.InputColumnName].Type;
         Outputs = settings.Head is null ? [PredictionColumn.Vector(settings.OutputColumnName)]
@@ -49,6 +50,9 @@ internal sealed class TextScorer : IDisposable
     }
 
     public TextScorerSettings Settings { get; }
+
+    /// <summary>The weights the graph was written from (packed ones included).</summary>
+    public EncoderCheckpoint Checkpoint { get; }
 
     public BertWordPieceTokenizer Tokenizer { get; }
 

@@ -1,0 +1,16 @@
+using Microsoft.ML.PaperExtensions.Text;
+
+namespace Microsoft.ML.PaperExtensions.Quantization;
+
+/// <summary>
+/// A text model whose encoder Linears are quantized (see <see cref="WeightQuantizationEstimator"/>): the same columns in and out
+/// as the model it replaces; the ONNX graph runs 2, 4 and 8-bit (and 3-bit in a 4-bit container) weights through
+/// <c>com.microsoft.MatMulNBits</c>, and saves and loads as the original does.
+/// </summary>
+public sealed class QuantizedTextTransformer : TextModelTransformer
+{
+    internal QuantizedTextTransformer(TextScorer scorer, WeightQuantizationReport report) : base(scorer) => Report = report;
+
+    /// <summary>Per layer: method, bits, group size, AWQ's alpha, AdaDim's axis, output error; for the model: bytes before and after.</summary>
+    public WeightQuantizationReport Report { get; }
+}
