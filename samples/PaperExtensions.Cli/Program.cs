@@ -10,5 +10,6 @@ var root = new RootCommand("mlnet-papers: fit and evaluate Microsoft.ML.PaperExt
     SemiSupervisedCommand.Create(),
     EmbedCommand.Create(),
     FineTuneCommand.Create(),
+    QuantizeCommand.Create(),
 };
 return await CliRunner.RunAsync(root, args);

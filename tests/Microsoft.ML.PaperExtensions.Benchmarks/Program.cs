@@ -47,6 +47,16 @@ if (args is ["finetune-quality", var trainFile, var testFile, .. var options])
         options.Length > 1 ? options[1].Split(',') : ["featurizetext-sdca", "frozen-embedding-lbfgs", "lora", "rslora", "dora", "allora", "full"]);
     return 0;
 }
+// ./build.sh bench quantize-quality <train.csv> <test.csv> [methods] [bits] [group] [finetuned]: MiniLM quantized by each method,
+// embeddings and classifiers compared with full precision (QuantizationQuality.cs); methods rtn,awq,gwq,adadim,flexround; bits "4,3".
+if (args is ["quantize-quality", var calibrationFile, var evalFile, .. var settings])
+{
+    QuantizationQuality.Run(calibrationFile, evalFile,
+        (settings.Length > 0 ? settings[0] : "rtn,awq,gwq,adadim,flexround").Split(',').Select(m => Enum.Parse<Microsoft.ML.PaperExtensions.Quantization.QuantizationMethod>(m, ignoreCase: true)).ToArray(),
+        (settings.Length > 1 ? settings[1] : "4,3").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray(),
+        settings.Length > 2 ? int.Parse(settings[2], CultureInfo.InvariantCulture) : 128, settings.Length > 3 && settings[3] == "finetuned");
+    return 0;
+}
 // ./build.sh bench device-check [report.md]: every trainer on the CPU and on CUDA, timed and compared (DeviceCheck.cs).
 if (args is ["device-check", .. var report])
 {

@@ -13,4 +13,14 @@ public sealed class QuantizedTextTransformer : TextModelTransformer
 
     /// <summary>Per layer: method, bits, group size, AWQ's alpha, AdaDim's axis, output error; for the model: bytes before and after.</summary>
     public WeightQuantizationReport Report { get; }
+
+    /// <summary>
+    /// Writes the quantized encoder alone as ONNX, shaped as an encoder export: <c>input_ids</c>, <c>attention_mask</c>,
+    /// <c>token_type_ids</c> [N, T] int64 in, <c>last_hidden_state</c> [N, T, hidden] out (no pooling, no head).
+    /// </summary>
+    public void SaveEncoderAsOnnx(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        stream.Write(BertOnnxGraph.Build(Scorer.Checkpoint, pooling: null, normalize: false).ToBytes());
+    }
 }
