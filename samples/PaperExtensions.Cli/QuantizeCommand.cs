@@ -4,6 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
 using Microsoft.ML.PaperExtensions.Quantization;
+using Microsoft.ML.PaperExtensions.Text;
 using Microsoft.ML.PaperExtensions.TextEmbedding;
 
 namespace PaperExtensions.Cli;
@@ -13,7 +14,7 @@ internal static class QuantizeCommand
 {
     public static Command Create()
     {
-        var model = CliRunner.Required<string>("--model", "A Hugging Face folder, a folder with model.onnx and vocab.txt, or an .onnx file (vocab.txt beside it).");
+        var model = CliRunner.Required<string>("--model", "A Hugging Face folder, a folder with model.onnx and vocab.txt, an .onnx file (vocab.txt beside it), or a saved model zip (embedding or fine-tuned).");
         var calibration = CliRunner.Required<string>("--calibration", "CSV file of calibration texts with a header row (the first --samples rows fit, the next quarter as many measure the errors).");
         var text = CliRunner.Required<string>("--text", "The text column (of --calibration and --eval).");
         var defaults = new WeightQuantizationEstimator.Options();
@@ -52,11 +53,9 @@ internal static class QuantizeCommand
             var ml = CliRunner.Context(parse.GetValue(seed));
             var columns = new[] { textColumn, labelColumn }.OfType<string>().Select(c => (c, DataKind.String)).ToList();
             var calibrationView = calibrationSource.Load(ml, columns);
-            using var full = ml.Transforms.Text.TransformerEmbedding(new TextEmbeddingEstimator.Options
-            {
-                InputColumnName = textColumn, OutputColumnName = "Embedding", ModelPath = parse.GetValue(model)!, MaxSequenceLength = parse.GetValue(maxLength),
-                Device = Microsoft.ML.PaperExtensions.Runtime.ComputeDevice.Cpu,
-            }).Fit(calibrationView);
+            using var full = Load(ml, parse.GetValue(model)!, textColumn, parse.GetValue(maxLength), calibrationView);
+            var outputs = full.GetOutputSchema(calibrationView.Schema);
+            bool classifier = outputs.GetColumnOrNull("PredictedLabel") is not null;
             var options = new WeightQuantizationEstimator.Options
             {
                 Method = Enum.Parse<QuantizationMethod>(parse.GetValue(method)!, ignoreCase: true),
@@ -91,16 +90,32 @@ internal static class QuantizeCommand
             if (evalSource is not null)
             {
                 var evalView = evalSource.Load(ml, columns);
-                var reference = ml.Data.CreateEnumerable<Embedded>(full.Transform(evalView), false).Select(r => r.Embedding).ToList();
-                var actual = ml.Data.CreateEnumerable<Embedded>(quantized.Transform(evalView), false).Select(r => r.Embedding).ToList();
-                result["meanCosine"] = reference.Zip(actual, Cosine).Average();
-                if (labelColumn is not null)
+                if (classifier)
                 {
-                    var classifier = ml.Transforms.Conversion.MapValueToKey(labelColumn)
-                        .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(labelColumn, "Embedding"))
-                        .Fit(full.Transform(calibrationView));
-                    result["accuracyFullPrecision"] = ml.MulticlassClassification.Evaluate(classifier.Transform(full.Transform(evalView)), labelColumn).MicroAccuracy;
-                    result["accuracy"] = ml.MulticlassClassification.Evaluate(classifier.Transform(quantized.Transform(evalView)), labelColumn).MicroAccuracy;
+                    // A fine-tuned classifier: how often the quantized model predicts what the full-precision one does, and both accuracies.
+                    var before = Predicted(full.Transform(evalView));
+                    var after = Predicted(quantized.Transform(evalView));
+                    result["agreement"] = before.Zip(after).Average(p => p.First == p.Second ? 1.0 : 0);
+                    if (labelColumn is not null)
+                    {
+                        var truth = evalView.GetColumn<string>(labelColumn).ToArray();
+                        result["accuracyFullPrecision"] = before.Zip(truth).Average(p => p.First == p.Second ? 1.0 : 0);
+                        result["accuracy"] = after.Zip(truth).Average(p => p.First == p.Second ? 1.0 : 0);
+                    }
+                }
+                else
+                {
+                    string vector = outputs.Last().Name;
+                    var reference = full.Transform(evalView).GetColumn<float[]>(vector).ToList();
+                    result["meanCosine"] = reference.Zip(quantized.Transform(evalView).GetColumn<float[]>(vector), Cosine).Average();
+                    if (labelColumn is not null)
+                    {
+                        var logistic = ml.Transforms.Conversion.MapValueToKey(labelColumn)
+                            .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(labelColumn, vector))
+                            .Fit(full.Transform(calibrationView));
+                        result["accuracyFullPrecision"] = ml.MulticlassClassification.Evaluate(logistic.Transform(full.Transform(evalView)), labelColumn).MicroAccuracy;
+                        result["accuracy"] = ml.MulticlassClassification.Evaluate(logistic.Transform(quantized.Transform(evalView)), labelColumn).MicroAccuracy;
+                    }
                 }
             }
             if (parse.GetValue(json))
@@ -113,16 +128,33 @@ internal static class QuantizeCommand
                     $"({report.BitsPerWeight:F3} bits per weight); model {report.ModelBytesBefore / 1e6:F1} MB -> {report.ModelBytesAfter / 1e6:F1} MB; {report.Seconds:F1} s");
                 Console.Out.WriteLine($"relative output error on held-out texts: mean {report.Layers.Average(l => l.RelativeError):F4} (RTN {report.Layers.Average(l => l.RtnRelativeError):F4}), " +
                     $"largest {report.Layers.Max(l => l.RelativeError):F4}");
-                foreach (var key in new[] { "meanCosine", "accuracyFullPrecision", "accuracy" }.Where(result.ContainsKey)) Console.Out.WriteLine($"{key}: {result[key]:F4}");
+                foreach (var key in new[] { "meanCosine", "agreement", "accuracyFullPrecision", "accuracy" }.Where(result.ContainsKey)) Console.Out.WriteLine($"{key}: {result[key]:F4}");
             }
             return Task.FromResult(0);
         });
         return command;
     }
 
-    private sealed class Embedded
+    /// <summary>A saved model zip rebuilt as the text model it holds, or a pretrained encoder as an embedding transform.</summary>
+    private static TextModelTransformer Load(MLContext ml, string path, string textColumn, int maxLength, IDataView calibration)
     {
-        public float[] Embedding { get; set; } = [];
+        if (!path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            return ml.Transforms.Text.TransformerEmbedding(new TextEmbeddingEstimator.Options
+            {
+                InputColumnName = textColumn, OutputColumnName = "Embedding", ModelPath = path, MaxSequenceLength = maxLength, Device = Microsoft.ML.PaperExtensions.Runtime.ComputeDevice.Cpu,
+            }).Fit(calibration);
+        if (!File.Exists(path)) throw new FileNotFoundException($"--model: the model zip '{path}' does not exist.", path);
+        ml.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly);
+        return TextModelTransformer.FromLoaded(ml, ml.Model.Load(path, out _), calibration.Schema);
+    }
+
+    /// <summary>The predicted class names of a classifier's output.</summary>
+    private static string[] Predicted(IDataView scored)
+    {
+        var names = default(VBuffer<ReadOnlyMemory<char>>);
+        scored.Schema["PredictedLabel"].GetKeyValues(ref names);
+        var classes = names.DenseValues().Select(v => v.ToString()).ToArray();
+        return scored.GetColumn<uint>("PredictedLabel").Select(k => k == 0 ? "" : classes[k - 1]).ToArray();
     }
 
     private static double Cosine(float[] a, float[] b)

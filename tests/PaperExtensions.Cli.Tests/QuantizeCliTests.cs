@@ -45,6 +45,22 @@ public sealed class QuantizeCliTests
     }
 
     [TestMethod]
+    public void QuantizesAFineTunedModelZipAndReportsAgreementAndAccuracy()
+    {
+        string train = Csv(80, 4), eval = Csv(40, 5), zip = Path.ChangeExtension(train, ".zip");
+        var tune = CliProcess.Run("finetune", "--model", CliProcess.DataFile("tiny-bert"), "--train", train, "--text", "text", "--label", "label", "--epochs", "6",
+            "--learning-rate", "0.01", "--rank", "4", "--batch-size", "8", "--max-length", "16", "--device", "cpu", "--save-model", zip, "--json");
+        Assert.AreEqual(0, tune.ExitCode, tune.Error);
+        var result = CliProcess.Run("quantize", "--model", zip, "--calibration", train, "--text", "text", "--method", "rtn", "--bits", "8", "--group-size", "16",
+            "--samples", "40", "--eval", eval, "--label", "label", "--json");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        var json = result.Json();
+        Assert.IsGreaterThan(0.9, json.GetProperty("agreement").GetDouble(), "8-bit weights predict what the full-precision model predicts");
+        Assert.AreEqual(json.GetProperty("accuracyFullPrecision").GetDouble(), json.GetProperty("accuracy").GetDouble(), 0.1);
+        Assert.IsFalse(json.TryGetProperty("meanCosine", out _), "a classifier has no embedding to compare");
+    }
+
+    [TestMethod]
     public void BadBitsAndALabelWithoutEvalAreNamed()
     {
         string calibration = Csv(10, 3);

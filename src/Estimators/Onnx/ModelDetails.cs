@@ -48,23 +48,46 @@ internal static class ModelDetails
         throw new ArgumentException($"The transformer holds no {component}: it was not fitted by Microsoft.ML.PaperExtensions, or saved by a version before 0.2.", nameof(transformer));
     }
 
-    private static IEnumerable<IReadOnlyDictionary<string, string>> Metadata(ITransformer transformer)
+    /// <summary>The whole ONNX model that stored details of <paramref name="component"/> (its weights included), read from <paramref name="transformer"/> as <see cref="Read{T}"/> finds it.</summary>
+    /// <exception cref="ArgumentException">No transformer in it holds details of <paramref name="component"/>.</exception>
+    public static global::Onnx.ModelProto Graph(ITransformer transformer, string component)
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        foreach (var (metadata, graph) in Sources(transformer))
+        {
+            if (metadata.ContainsKey(Prefix + component)) return graph();
+        }
+        throw new ArgumentException($"The transformer holds no {component}: it was not fitted by Microsoft.ML.PaperExtensions, or saved by a version before 0.2.", nameof(transformer));
+    }
+
+    private static IEnumerable<IReadOnlyDictionary<string, string>> Metadata(ITransformer transformer) => Sources(transformer).Select(s => s.Metadata);
+
+    private static IEnumerable<(IReadOnlyDictionary<string, string> Metadata, Func<global::Onnx.ModelProto> Graph)> Sources(ITransformer transformer)
     {
         switch (transformer)
         {
             case OnnxBackedTransformer ours:
-                yield return ours.OnnxModel.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+                yield return (ours.OnnxModel.MetadataProps.ToDictionary(p => p.Key, p => p.Value), () => ours.OnnxModel);
                 break;
             case OnnxTransformer onnx:
-                yield return Session(onnx).ModelMetadata.CustomMetadataMap;
+                yield return (Session(onnx).ModelMetadata.CustomMetadataMap, () => global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(ModelFile(onnx))));
                 break;
             case IEnumerable<ITransformer> chain:
                 foreach (var inner in chain)
                 {
-                    foreach (var metadata in Metadata(inner)) yield return metadata;
+                    foreach (var source in Sources(inner)) yield return source;
                 }
                 break;
         }
+    }
+
+    /// <summary>The file a loaded <c>OnnxTransformer</c> keeps its model in (ML.NET writes it there when loading, and reads it back when saving).</summary>
+    private static string ModelFile(OnnxTransformer transformer)
+    {
+        var model = ModelField?.GetValue(transformer);
+        var stream = model?.GetType().GetProperty("ModelStream", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)?.GetValue(model) as FileStream;
+        return stream?.Name ?? throw new MissingMemberException(
+            "This version of ML.NET's OnnxTransformer does not expose its model file where Microsoft.ML.PaperExtensions looks for it (Microsoft.ML.OnnxTransformer 5.0.x is supported).");
     }
 
     private static InferenceSession Session(OnnxTransformer transformer)

@@ -121,6 +121,40 @@ public sealed class WeightQuantizationTests
         CollectionAssert.Contains(names, "KeyValues", "the class names stay on PredictedLabel");
     }
 
+    [TestMethod]
+    public void AFineTunedModelLoadedFromItsZipIsRebuiltScoresTheSameAndQuantizes()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(TinyReviews(64, 1));
+        using var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.FineTuneText(new TextFineTuningTrainer.Options
+        {
+            ModelPath = TinyBertBatch.Folder("tiny-bert"), Rank = 4, Alpha = 8, LearningRate = 1e-2, Epochs = 4, BatchSize = 8, MaxSequenceLength = 32, Seed = 5, Device = ComputeDevice.Cpu,
+        })).Fit(data);
+        string zip = Path.Combine(Directory.CreateTempSubdirectory().FullName, "classifier.zip");
+        ml.Model.Save(model, data.Schema, zip);
+
+        var fresh = new MLContext(seed: 2);
+        fresh.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly);
+        var loaded = fresh.Model.Load(zip, out var schema);
+        using var rebuilt = TextModelTransformer.FromLoaded(fresh, loaded, schema);
+        var test = fresh.Data.LoadFromEnumerable(TinyReviews(32, 2));
+        var expected = loaded.Transform(test);
+        var actual = rebuilt.Transform(((TransformerChain<ITransformer>)loaded).First().Transform(test));
+        var expectedScores = expected.GetColumn<float[]>("Score").ToArray();
+        var actualScores = actual.GetColumn<float[]>("Score").ToArray();
+        for (int i = 0; i < expectedScores.Length; i++) Assert.IsLessThan(1e-5, EncoderRun.MaxAbsDifference(expectedScores[i], actualScores[i]), $"row {i}");
+        var names = default(VBuffer<ReadOnlyMemory<char>>);
+        actual.Schema["PredictedLabel"].GetKeyValues(ref names);
+        CollectionAssert.AreEqual(new[] { "pos", "neg" }, names.DenseValues().Select(v => v.ToString()).ToArray());
+
+        using var quantized = fresh.Transforms.QuantizeWeights(rebuilt, QuantizationMethod.Rtn, bits: 8, groupSize: 16).Fit(((TransformerChain<ITransformer>)loaded).First().Transform(data));
+        string quantizedZip = Path.Combine(Path.GetDirectoryName(zip)!, "quantized.zip");
+        fresh.Model.Save(quantized, schema, quantizedZip);
+        var again = fresh.Model.Load(quantizedZip, out var quantizedSchema);
+        var refused = Assert.ThrowsExactly<InvalidOperationException>(() => TextModelTransformer.FromLoaded(fresh, again, quantizedSchema));
+        StringAssert.Contains(refused.Message, "already quantized");
+    }
+
     private sealed class Review
     {
         public string Text { get; set; } = "";

@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Onnx;
 
 namespace Microsoft.ML.PaperExtensions.Text;
 
@@ -16,6 +17,22 @@ public abstract class TextModelTransformer : ITransformer, IDisposable
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;
+
+    /// <summary>
+    /// Rebuilds a text model of this package (an embedding transform or a fine-tuned text model) from a chain loaded with
+    /// <c>mlContext.Model.Load</c>, for example to quantize it (<c>mlContext.Transforms.QuantizeWeights</c>); it scores as the
+    /// loaded chain does. The text columns must be in <paramref name="inputSchema"/> (the schema <c>Load</c> returns).
+    /// </summary>
+    /// <exception cref="ArgumentException">No text model of this package is in <paramref name="loaded"/>.</exception>
+    /// <exception cref="InvalidOperationException">The model's encoder is quantized.</exception>
+    public static TextModelTransformer FromLoaded(MLContext mlContext, ITransformer loaded, DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var details = ModelDetails.Read<TextModelDetails>(loaded, TextModelDetails.Component);
+        var (checkpoint, tokenizer, settings) = details.Restore(ModelDetails.Graph(loaded, TextModelDetails.Component));
+        return new LoadedTextModel(new TextScorer(mlContext, checkpoint, tokenizer, settings, inputSchema));
+    }
 
     /// <summary>Writes the batched graph (token ids <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c> [N, T] int64 in) for ONNX Runtime without ML.NET; tokenization is not part of it.</summary>
     public void SaveAsOnnx(Stream stream)
@@ -45,3 +62,6 @@ public abstract class TextModelTransformer : ITransformer, IDisposable
         GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>A text model rebuilt from a loaded chain by <see cref="TextModelTransformer.FromLoaded"/>.</summary>
+internal sealed class LoadedTextModel(TextScorer scorer) : TextModelTransformer(scorer);

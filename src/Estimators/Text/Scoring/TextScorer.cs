@@ -123,6 +123,7 @@ internal sealed class TextScorer : IDisposable
         foreach (var step in WordPieceMapping.Steps(ml, settings.InputColumnName, settings.PairColumnName, WordPieceMapping.Encode(tokenizer, settings.MaxSequenceLength)))
             Fit(step);
         var perRow = BertOnnxGraph.Build(checkpoint, settings.Pooling, settings.Normalize, WordPieceMapping.Slots, WordPieceMapping.Prefix, settings.Head);
+        ModelDetails.Write(perRow, TextModelDetails.Component, TextModelDetails.From(checkpoint, tokenizer, settings));
         var temporary = WordPieceMapping.TemporaryColumns.Where(c => schema.GetColumnOrNull(c) is not null).ToList();
         if (settings.Head is null)
         {
