@@ -1,6 +1,7 @@
 // A console app that uses Microsoft.ML.PaperExtensions as a user would: from its NuGet packages alone.
 // It fits PRESTO on soup.csv, saves the model zip, loads it in a fresh MLContext and predicts with a PredictionEngine;
-// then it embeds two sentences with all-MiniLM-L6-v2, saves that model, and loads and runs it in a second process.
+// then it embeds two sentences with all-MiniLM-L6-v2, saves that model, and loads and runs it in a second process; then the
+// same with the encoder's weights quantized to 4 bits (ONNX Runtime's MatMulNBits).
 //   ./build.sh pack && dotnet run --project samples/PaperExtensions.Consume -- samples/data/soup.csv
 using System.Diagnostics;
 using System.Globalization;
@@ -11,14 +12,14 @@ using Microsoft.ML.PaperExtensions.Ordinal;
 using Microsoft.ML.PaperExtensions.Text;
 
 string[] sentences = ["My dog loves these treats.", "The coffee tastes burnt."];
-if (args is ["embed-load", var savedZip])
+if (args is ["embed-load", var savedZip, .. var label])
 {
     // A fresh process: only the zip and this package's assembly (registered for the tokenizer's custom mapping).
     var context = new MLContext();
     context.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly);
     var embedding = context.Model.Load(savedZip, out _);
     var embedder = context.Model.CreatePredictionEngine<Sentence, Embedded>(embedding);
-    foreach (var sentence in sentences) Console.WriteLine(Describe(sentence, embedder.Predict(new Sentence { Text = sentence }).Embedding));
+    foreach (var sentence in sentences) Console.WriteLine(string.Concat(label.Select(l => l + " ")) + Describe(sentence, embedder.Predict(new Sentence { Text = sentence }).Embedding));
     return;
 }
 
@@ -59,9 +60,17 @@ foreach (var file in new[] { "model.onnx", "vocab.txt" })
 var texts = ml.Data.LoadFromEnumerable(sentences.Select(t => new Sentence { Text = t }));
 using (var embedding = ml.Transforms.Text.TransformerEmbedding("Embedding", "Text", minilm).Fit(texts))
 {
-    var embeddingZip = Path.Combine(minilm, "embedding.zip");
-    ml.Model.Save(embedding, texts.Schema, embeddingZip);
-    var second = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["embed-load", embeddingZip]) { RedirectStandardOutput = true })!;
+    RunSaved(embedding, Path.Combine(minilm, "embedding.zip"));
+    // Round-to-nearest 4-bit weights (calibrated on the two sentences, which only the report's errors use).
+    using var quantized = ml.Transforms.QuantizeWeights(embedding, Microsoft.ML.PaperExtensions.Quantization.QuantizationMethod.Rtn).Fit(texts);
+    RunSaved(quantized, Path.Combine(minilm, "quantized.zip"), "4-bit");
+}
+
+// Saves a model and runs it in a second process, which prints its embeddings.
+void RunSaved(ITransformer model, string savedZip, params string[] label)
+{
+    ml.Model.Save(model, texts.Schema, savedZip);
+    var second = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, ["embed-load", savedZip, .. label]) { RedirectStandardOutput = true })!;
     Console.Write(second.StandardOutput.ReadToEnd());
     second.WaitForExit();
     if (second.ExitCode != 0) throw new InvalidOperationException($"The second process failed with exit code {second.ExitCode}.");
