@@ -64,8 +64,8 @@ public sealed class WeightQuantizationEstimator : PaperTrainerBase<QuantizedText
         /// <summary>Seed of GWQ's random output projections; null draws one from the MLContext.</summary>
         public int? Seed { get; set; }
 
-        /// <summary>Where the calibration runs (Auto, Cpu, Cuda); quantization itself runs on the CPU.</summary>
-        public ComputeDevice Device { get; set; } = ComputeDevice.Cpu;
+        /// <summary>Where the calibration forward passes (and GWQ's gradients) run: Auto (default, CUDA when libtorch has it), Cpu or Cuda; the code search runs on the CPU.</summary>
+        public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
     }
 
     internal WeightQuantizationEstimator(MLContext mlContext, TextModelTransformer model, Options options) : base(mlContext)

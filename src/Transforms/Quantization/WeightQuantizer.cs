@@ -27,6 +27,7 @@ internal static class WeightQuantizer
         long fitTokens = batches.Take(calibration.Fit).Sum(b => (long)b.Length);
 
         using var encoder = BertModel.FromCheckpoint(checkpoint);
+        encoder.to(context.Device);
         var layers = encoder.Linears().Where(l => targets.Contains(l.Path[(l.Path.LastIndexOf('.') + 1)..])).ToList();
         if (layers.Count == 0)
             throw new ArgumentException($"No Linear of the encoder is named {string.Join(", ", targets)}; valid names: query, key, value, dense.", "TargetModules");
@@ -51,8 +52,8 @@ internal static class WeightQuantizer
             {
                 context.CancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                var w = ((Linear)recorder.Inner).weight!.detach();
-                var (layer, report) = LayerQuantizer.Quantize(path, w, inputs[path], settings, saliency?[path], context.CancellationToken);
+                var w = ((Linear)recorder.Inner).weight!.detach().cpu();
+                var (layer, report) = LayerQuantizer.Quantize(path, w, inputs[path], settings, saliency?[path].cpu(), context.CancellationToken);
                 packed[path] = layer;
                 reports.Add(report);
                 context.Monitor.Report(new TrainingProgress("quantize", reports.Count, recorders.Count, report.RelativeError));
@@ -81,7 +82,8 @@ internal static class WeightQuantizer
                 recorder.Record = rows => target.Add(rows, heldOut);
             }
             var b = batches[i];
-            encoder.forward(tensor(b.InputIds, [1, b.Length]), tensor(b.AttentionMask, [1, b.Length]), tensor(b.TokenTypeIds, [1, b.Length]));
+            var device = context.Device;
+            encoder.forward(tensor(b.InputIds, [1, b.Length], device: device), tensor(b.AttentionMask, [1, b.Length], device: device), tensor(b.TokenTypeIds, [1, b.Length], device: device));
             context.Monitor.Report(new TrainingProgress("calibrate", i + 1, batches.Count));
         }
         foreach (var recorder in recorders.Values) recorder.Record = null;
@@ -104,8 +106,9 @@ internal static class WeightQuantizer
         var weights = recorders.ToDictionary(r => r.Key, r => ((Linear)r.Value.Inner).weight!);
         var scores = weights.ToDictionary(w => w.Key, w => zeros_like(w.Value).DetachFromDisposeScope());
         var generator = new Generator((ulong)context.Seed);
-        using var head = model.Head is { } h ? tensor(h.Weight, [h.Bias.Length, h.Weight.Length / h.Bias.Length]) : null;
-        using var headBias = model.Head is { } hb ? tensor(hb.Bias) : null;
+        var device = context.Device;
+        using var head = model.Head is { } h ? tensor(h.Weight, [h.Bias.Length, h.Weight.Length / h.Bias.Length], device: device) : null;
+        using var headBias = model.Head is { } hb ? tensor(hb.Bias, device: device) : null;
         foreach (var p in encoder.parameters()) p.requires_grad = false;
         foreach (var w in weights.Values) w.requires_grad = true;
         try
@@ -115,12 +118,12 @@ internal static class WeightQuantizer
                 context.CancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var b = batches[i];
-                var mask = tensor(b.AttentionMask, [1, b.Length]);
-                var hidden = encoder.forward(tensor(b.InputIds, [1, b.Length]), mask, tensor(b.TokenTypeIds, [1, b.Length]));
+                var mask = tensor(b.AttentionMask, [1, b.Length], device: device);
+                var hidden = encoder.forward(tensor(b.InputIds, [1, b.Length], device: device), mask, tensor(b.TokenTypeIds, [1, b.Length], device: device));
                 var output = TokenPooling.Pool(hidden, mask, model.Pooling);
                 if (head is not null) output = nn.functional.linear(output, head, headBias);
                 else if (model.Normalize) output = output / output.norm(1, keepdim: true).clamp_min(1e-12);
-                var r = empty_like(output).uniform_(0, 1, generator).lt(0.5).to_type(output.dtype) * 2 - 1;
+                var r = (empty(output.shape).uniform_(0, 1, generator).lt(0.5).to_type(output.dtype) * 2 - 1).to(device);
                 (output * r).sum().backward();
                 foreach (var (path, w) in weights)
                 {
