@@ -25,6 +25,12 @@ internal static class QuantizationQuality
         public float[] Embedding { get; set; } = [];
     }
 
+    private sealed class Labelled
+    {
+        public float[] Embedding { get; set; } = [];
+        public string Label { get; set; } = "";
+    }
+
     public static void Run(string trainFile, string testFile, IReadOnlyList<QuantizationMethod> methods, IReadOnlyList<int> bitWidths, int groupSize, bool fineTuned)
     {
         TorchRuntime.EnsureInitialized();
@@ -44,17 +50,26 @@ internal static class QuantizationQuality
         var classifier = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy("Label", "Embedding")).Fit(ml.Data.Cache(full.Transform(train)));
         var reference = Embeddings(ml, full.Transform(test));
-        double Accuracy(ITransformer embedding) => ml.MulticlassClassification.Evaluate(classifier.Transform(embedding.Transform(test))).MicroAccuracy;
+        var labels = test.GetColumn<string>("Label").ToArray();
+        // The classifier scores the vectors already computed: each model embeds the test texts once.
+        double Accuracy(List<float[]> vectors)
+        {
+            var schema = SchemaDefinition.Create(typeof(Labelled));
+            schema["Embedding"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, vectors[0].Length);
+            var rows = ml.Data.LoadFromEnumerable(vectors.Zip(labels, (v, l) => new Labelled { Embedding = v, Label = l }), schema);
+            return ml.MulticlassClassification.Evaluate(classifier.Transform(rows)).MicroAccuracy;
+        }
         Console.Error.WriteLine($"full precision: embeddings and classifier in {watch.Elapsed.TotalSeconds:F0} s");
         Console.WriteLine("model,method,bits,group,meanCosine,p05Cosine,accuracy,accuracyFullPrecision,bytesBefore,bytesAfter,bitsPerWeight,meanLayerError,meanRtnLayerError,seconds");
-        double fullAccuracy = Accuracy(full);
+        double fullAccuracy = Accuracy(reference);
         foreach (var bits in bitWidths)
             foreach (var method in methods)
             {
                 using var quantized = ml.Transforms.QuantizeWeights(full, new WeightQuantizationEstimator.Options { Method = method, Bits = bits, GroupSize = groupSize, Seed = 1 }).Fit(train);
-                var cosines = reference.Zip(Embeddings(ml, quantized.Transform(test)), Cosine).Order().ToArray();
+                var vectors = Embeddings(ml, quantized.Transform(test));
+                var cosines = reference.Zip(vectors, Cosine).Order().ToArray();
                 Print("embedding", quantized.Report, cosines.Average().ToString("F4", CultureInfo.InvariantCulture), cosines[cosines.Length / 20].ToString("F4", CultureInfo.InvariantCulture),
-                    Accuracy(quantized), fullAccuracy);
+                    Accuracy(vectors), fullAccuracy);
             }
         if (!fineTuned) return;
 

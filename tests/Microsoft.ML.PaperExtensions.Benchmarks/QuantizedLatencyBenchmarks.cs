@@ -12,7 +12,8 @@ namespace Microsoft.ML.PaperExtensions.Benchmarks;
 
 /// <summary>
 /// Latency of all-MiniLM-L6-v2 sentence embeddings in ONNX Runtime (CPU, default session options), in one run: the float32
-/// graph against the 4-bit AWQ graph (group 128, MatMulNBits, 128 calibration texts), for one review (batch 1) and for 32
+/// graph against the 4-bit AWQ graph (group 128, MatMulNBits, 128 calibration texts; also with int8 compute, and RTN without
+/// AWQ's input-scale multiplies), for one review (batch 1) and for 32
 /// reviews padded to their longest (at most 128 tokens). Both graphs come from the same builder; only the Linears differ.
 /// </summary>
 [MemoryDiagnoser]
@@ -20,6 +21,8 @@ public class QuantizedLatencyBenchmarks
 {
     private InferenceSession _float32 = null!;
     private InferenceSession _int4 = null!;
+    private InferenceSession _int4Int8 = null!;
+    private InferenceSession _rtn = null!;
     private NamedOnnxValue[] _one = null!;
     private NamedOnnxValue[] _batch = null!;
 
@@ -34,19 +37,28 @@ public class QuantizedLatencyBenchmarks
         }).Load(Path.Combine(AppContext.BaseDirectory, "data", "fine_foods_test.csv"));
         var folder = Path.Combine(Path.GetTempPath(), "paperextensions-bench");
         Directory.CreateDirectory(folder);
-        string float32Path = Path.Combine(folder, "minilm-float32.onnx"), int4Path = Path.Combine(folder, "minilm-awq4-g128.onnx");
-        if (!File.Exists(int4Path))
+        var variants = new (string File, QuantizationMethod Method, bool Int8)[]
+        {
+            ("minilm-awq4-g128.onnx", QuantizationMethod.Awq, false), ("minilm-awq4-g128-int8.onnx", QuantizationMethod.Awq, true), ("minilm-rtn4-g128.onnx", QuantizationMethod.Rtn, false),
+        };
+        if (variants.Any(v => !File.Exists(Path.Combine(folder, v.File))))
         {
             using var full = ml.Transforms.Text.TransformerEmbedding(new TextEmbeddingEstimator.Options
             {
                 InputColumnName = "Text", ModelPath = PretrainedModels.MiniLmFolder, MaxSequenceLength = 128, Device = ComputeDevice.Cpu,
             }).Fit(texts);
-            using var quantized = ml.Transforms.QuantizeWeights(full, QuantizationMethod.Awq).Fit(texts);
-            using (var file = File.Create(float32Path)) full.SaveAsOnnx(file);
-            using (var file = File.Create(int4Path)) quantized.SaveAsOnnx(file);
+            using (var file = File.Create(Path.Combine(folder, "minilm-float32.onnx"))) full.SaveAsOnnx(file);
+            foreach (var (name, method, int8) in variants)
+            {
+                using var quantized = ml.Transforms.QuantizeWeights(full, new WeightQuantizationEstimator.Options { Method = method, Int8Compute = int8 }).Fit(texts);
+                using var file = File.Create(Path.Combine(folder, name));
+                quantized.SaveAsOnnx(file);
+            }
         }
-        _float32 = new InferenceSession(float32Path);
-        _int4 = new InferenceSession(int4Path);
+        _float32 = new InferenceSession(Path.Combine(folder, "minilm-float32.onnx"));
+        _int4 = new InferenceSession(Path.Combine(folder, variants[0].File));
+        _int4Int8 = new InferenceSession(Path.Combine(folder, variants[1].File));
+        _rtn = new InferenceSession(Path.Combine(folder, variants[2].File));
         var tokenizer = PretrainedEncoder.Load(PretrainedModels.MiniLmFolder).Tokenizer;
         var all = texts.GetColumn<string>("Text").Skip(200).Take(32).ToList();
         _one = Inputs(tokenizer.EncodeBatch([all[0]], null, 128));
@@ -69,6 +81,8 @@ public class QuantizedLatencyBenchmarks
     {
         _float32.Dispose();
         _int4.Dispose();
+        _int4Int8.Dispose();
+        _rtn.Dispose();
     }
 
     private static float Run(InferenceSession session, NamedOnnxValue[] inputs)
@@ -83,9 +97,21 @@ public class QuantizedLatencyBenchmarks
     [Benchmark(Description = "4-bit AWQ (MatMulNBits), 1 review")]
     public float Int4One() => Run(_int4, _one);
 
+    [Benchmark(Description = "4-bit AWQ, int8 compute (accuracy_level 4), 1 review")]
+    public float Int4Int8One() => Run(_int4Int8, _one);
+
+    [Benchmark(Description = "4-bit RTN (no input scales), 1 review")]
+    public float RtnOne() => Run(_rtn, _one);
+
     [Benchmark(Description = "float32, 32 reviews")]
     public float Float32Batch() => Run(_float32, _batch);
 
     [Benchmark(Description = "4-bit AWQ (MatMulNBits), 32 reviews")]
     public float Int4Batch() => Run(_int4, _batch);
+
+    [Benchmark(Description = "4-bit AWQ, int8 compute (accuracy_level 4), 32 reviews")]
+    public float Int4Int8Batch() => Run(_int4Int8, _batch);
+
+    [Benchmark(Description = "4-bit RTN (no input scales), 32 reviews")]
+    public float RtnBatch() => Run(_rtn, _batch);
 }

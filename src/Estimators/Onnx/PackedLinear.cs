@@ -32,8 +32,9 @@ internal sealed record SparseOutliers(int[] Rows, int[] Columns, float[] Values)
 /// <param name="Zeros">Zero points, [Rows, Blocks], one byte each here (packed when written).</param>
 /// <param name="InputScale">AWQ's inverse scales [in], or null.</param>
 /// <param name="Outliers">Exact weights (their codes hold the zero point), or null.</param>
+/// <param name="AccuracyLevel">MatMulNBits' <c>accuracy_level</c>: 0 computes in float32; 4 lets ONNX Runtime quantize the input to int8 blocks on the fly.</param>
 internal sealed record PackedLinear(int Outputs, int Inputs, int Bits, int GroupSize, GroupAxis Axis, byte[] Codes, float[] Scales, byte[] Zeros,
-    float[]? InputScale = null, SparseOutliers? Outliers = null)
+    float[]? InputScale = null, SparseOutliers? Outliers = null, int AccuracyLevel = 0)
 {
     public int Rows => Axis == GroupAxis.Input ? Outputs : Inputs;
 

@@ -38,8 +38,10 @@ internal static class PackedLinearGraph
         var scales = g.AddInitializer(name + ".scales", q.Scales, q.Rows, q.Blocks);
         var zeros = q.ImplicitZeros ? "" : g.AddInitializer(name + ".qzeros", q.PackedZeros(), q.Rows, q.PackedZeros().Length / q.Rows);
         List<string> inputs = zeros.Length == 0 ? [x, codes, scales] : [x, codes, scales, zeros];
-        return g.AddNode(MicrosoftDomain, "MatMulNBits", inputs, null,
-            Attribute("K", (long)q.Inputs), Attribute("N", (long)q.Outputs), Attribute("bits", (long)q.ContainerBits), Attribute("block_size", (long)q.GroupSize));
+        List<global::Onnx.AttributeProto> attributes =
+            [Attribute("K", (long)q.Inputs), Attribute("N", (long)q.Outputs), Attribute("bits", (long)q.ContainerBits), Attribute("block_size", (long)q.GroupSize)];
+        if (q.AccuracyLevel > 0) attributes.Add(Attribute("accuracy_level", (long)q.AccuracyLevel));
+        return g.AddNode(MicrosoftDomain, "MatMulNBits", inputs, null, attributes.ToArray());
     }
 
     private static string DequantizedMatMul(OnnxGraphBuilder g, string x, string name, PackedLinear q)

@@ -13,7 +13,7 @@ namespace Microsoft.ML.PaperExtensions.Tests.FineTuning;
 [TestClass]
 public sealed class TextFineTuningTrainerTests
 {
-    private sealed class Review
+    internal sealed class Review
     {
         public string Text { get; set; } = "";
         public string Second { get; set; } = "";
@@ -27,7 +27,8 @@ public sealed class TextFineTuningTrainerTests
         public uint PredictedLabel { get; set; }
     }
 
-    private static Review[] Reviews(int count, int seed)
+    /// <summary>Short texts whose class (pos / neg) is decided by one to three cue words among fillers.</summary>
+    internal static Review[] Reviews(int count, int seed)
     {
         var random = new Random(seed);
         string[] positive = ["happy", "good", "love", "like"], negative = ["sad", "bad", "old", "no"];

@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.FineTuning;
+using Microsoft.ML.PaperExtensions.Tests.FineTuning;
 using Microsoft.ML.PaperExtensions.Quantization;
 using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.PaperExtensions.TestSupport;
@@ -97,7 +98,7 @@ public sealed class WeightQuantizationTests
     public void EveryMethodQuantizesAFineTunedClassifierThatStillPredicts(QuantizationMethod method)
     {
         var ml = new MLContext(seed: 1);
-        var reviews = TinyReviews(96, 1);
+        var reviews = TextFineTuningTrainerTests.Reviews(96, 1);
         var data = ml.Data.LoadFromEnumerable(reviews);
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.FineTuneText(new TextFineTuningTrainer.Options
         {
@@ -112,7 +113,7 @@ public sealed class WeightQuantizationTests
         Assert.IsTrue(quantized.Report.Layers.All(l => l.Method == method));
         if (method == QuantizationMethod.Gwq) Assert.IsTrue(quantized.Report.Layers.All(l => l.Outliers == (int)Math.Round(0.01 * l.BytesBefore / 4)));
 
-        var test = model.First().Transform(ml.Data.LoadFromEnumerable(TinyReviews(64, 2)));
+        var test = model.First().Transform(ml.Data.LoadFromEnumerable(TextFineTuningTrainerTests.Reviews(64, 2)));
         var before = ml.MulticlassClassification.Evaluate(tuned.Transform(test));
         var after = ml.MulticlassClassification.Evaluate(quantized.Transform(test));
         Assert.AreEqual(before.MicroAccuracy, after.MicroAccuracy, 0.05, "8-bit weights keep the accuracy");
@@ -125,7 +126,7 @@ public sealed class WeightQuantizationTests
     public void AFineTunedModelLoadedFromItsZipIsRebuiltScoresTheSameAndQuantizes()
     {
         var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromEnumerable(TinyReviews(64, 1));
+        var data = ml.Data.LoadFromEnumerable(TextFineTuningTrainerTests.Reviews(64, 1));
         using var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.FineTuneText(new TextFineTuningTrainer.Options
         {
             ModelPath = TinyBertBatch.Folder("tiny-bert"), Rank = 4, Alpha = 8, LearningRate = 1e-2, Epochs = 4, BatchSize = 8, MaxSequenceLength = 32, Seed = 5, Device = ComputeDevice.Cpu,
@@ -137,7 +138,7 @@ public sealed class WeightQuantizationTests
         fresh.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly);
         var loaded = fresh.Model.Load(zip, out var schema);
         using var rebuilt = TextModelTransformer.FromLoaded(fresh, loaded, schema);
-        var test = fresh.Data.LoadFromEnumerable(TinyReviews(32, 2));
+        var test = fresh.Data.LoadFromEnumerable(TextFineTuningTrainerTests.Reviews(32, 2));
         var expected = loaded.Transform(test);
         var actual = rebuilt.Transform(((TransformerChain<ITransformer>)loaded).First().Transform(test));
         var expectedScores = expected.GetColumn<float[]>("Score").ToArray();
@@ -155,30 +156,11 @@ public sealed class WeightQuantizationTests
         StringAssert.Contains(refused.Message, "already quantized");
     }
 
-    private sealed class Review
-    {
-        public string Text { get; set; } = "";
-        public string Label { get; set; } = "";
-    }
-
-    private static Review[] TinyReviews(int count, int seed)
-    {
-        var random = new Random(seed);
-        string[] positive = ["happy", "good", "love", "like"], negative = ["sad", "bad", "old", "no"];
-        string[] fillers = ["the", "cat", "dog", "bird", "sat", "on", "mat", "house", "tree", "car", "park", "day", "night", "water", "food", "coffee", "tea"];
-        return Enumerable.Range(0, count).Select(i =>
-        {
-            var words = Enumerable.Range(0, 3 + random.Next(6)).Select(_ => fillers[random.Next(fillers.Length)]).ToList();
-            for (int c = 0; c < 1 + random.Next(3); c++) words.Insert(random.Next(words.Count + 1), (i % 2 == 0 ? positive : negative)[random.Next(4)]);
-            return new Review { Text = string.Join(' ', words), Label = i % 2 == 0 ? "pos" : "neg" };
-        }).ToArray();
-    }
-
     [TestMethod]
     public void BadOptionsAndCalibrationDataGetErrorsNamingTheOptionAndTheValue()
     {
         var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromEnumerable(TinyReviews(8, 1));
+        var data = ml.Data.LoadFromEnumerable(TextFineTuningTrainerTests.Reviews(8, 1));
         using var model = ml.Transforms.Text.TransformerEmbedding(new TextEmbeddingEstimator.Options
         {
             InputColumnName = "Text", ModelPath = TinyBertBatch.Folder("tiny-bert"), MaxSequenceLength = 32, Device = ComputeDevice.Cpu,
@@ -194,7 +176,7 @@ public sealed class WeightQuantizationTests
         StringAssert.Contains(targets.Message, "word_embeddings");
         StringAssert.Contains(targets.Message, "query, key, value, dense");
 
-        var empty = ml.Data.LoadFromEnumerable(new[] { new Review { Text = "" }, new Review { Text = "" } });
+        var empty = ml.Data.LoadFromEnumerable(new[] { new TextFineTuningTrainerTests.Review(), new TextFineTuningTrainerTests.Review() });
         var noText = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.QuantizeWeights(model).Fit(empty));
         StringAssert.Contains(noText.Message, "'Text'");
         var wrongColumn = ml.Data.LoadFromEnumerable(new[] { new Row() }.Select(r => new { Body = "x" }));
