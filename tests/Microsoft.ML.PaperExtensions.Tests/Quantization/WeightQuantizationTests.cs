@@ -182,6 +182,17 @@ public sealed class WeightQuantizationTests
         var wrongColumn = ml.Data.LoadFromEnumerable(new[] { new Row() }.Select(r => new { Body = "x" }));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.QuantizeWeights(model).Fit(wrongColumn));
 
+        // An encoder whose activations turn NaN: the error names the first Linear that sees them.
+        var checkpoint = model.Scorer.Checkpoint;
+        var broken = new Dictionary<string, EncoderTensor>(checkpoint.Tensors);
+        var bias = (float[])broken["encoder.layer.1.attention.output.dense.bias"].Values.Clone();
+        bias[0] = float.NaN;
+        broken["encoder.layer.1.attention.output.dense.bias"] = broken["encoder.layer.1.attention.output.dense.bias"] with { Values = bias };
+        using var nan = new LoadedTextModel(new TextScorer(ml, checkpoint with { Tensors = broken }, model.Scorer.Tokenizer, model.Scorer.Settings, data.Schema));
+        var notFinite = Assert.ThrowsExactly<InvalidDataException>(() => ml.Transforms.QuantizeWeights(nan, QuantizationMethod.Rtn).Fit(data));
+        StringAssert.Contains(notFinite.Message, "encoder.layer.1.intermediate.dense");
+        StringAssert.Contains(notFinite.Message, "NaN");
+
         using var once = ml.Transforms.QuantizeWeights(model, QuantizationMethod.Rtn).Fit(data);
         var twice = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.QuantizeWeights(once, QuantizationMethod.Rtn).Fit(data));
         StringAssert.Contains(twice.Message, "already quantized");
