@@ -43,6 +43,9 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
     /// <summary>The generator of the dropout masks in training (null: libtorch's global one).</summary>
     public Generator? DropoutGenerator { get; set; }
 
+    /// <summary>How ALLoRA's scaled gradients are formed: the detach trick (default) or the custom autograd function; same values.</summary>
+    public AlLoraGradientPath AlLoraPath { get; set; } = AlLoraGradientPath.DetachTrick;
+
     /// <summary>The adapter's A [r, in].</summary>
     public Parameter A => lora_A;
 
@@ -79,8 +82,14 @@ internal sealed class LoraLinear : nn.Module<Tensor, Tensor>
             }
             case AdapterKind.AlLora:
             {
-                // Detach trick (spec 5.2, option 2): the value is B A x; x gets the plain gradient, A and B get it scaled by s per output row.
                 var s = RowFactors();
+                if (AlLoraPath == AlLoraGradientPath.AutogradFunction)
+                {
+                    // Spec 5.2, option 1: one branch whose backward is 5.1 written out.
+                    result = nn.functional.linear(x, weight, bias) + AlLoraFunction.apply(x, lora_A, lora_B, s);
+                    break;
+                }
+                // Detach trick (spec 5.2, option 2): the value is B A x; x gets the plain gradient, A and B get it scaled by s per output row.
                 var toX = nn.functional.linear(nn.functional.linear(x, lora_A.detach()), lora_B.detach());
                 var toAdapter = nn.functional.linear(nn.functional.linear(x.detach(), lora_A), lora_B) * s;
                 result = nn.functional.linear(x, weight, bias) + toX + toAdapter - toAdapter.detach();
