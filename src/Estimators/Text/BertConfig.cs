@@ -24,6 +24,13 @@ public sealed record BertConfig
     public int TypeVocabSize { get; init; } = 2;
     /// <summary>LayerNorm epsilon.</summary>
     public double LayerNormEps { get; init; } = 1e-12;
+    /// <summary>
+    /// Dropout probability of the hidden states during fine-tuning (<c>hidden_dropout_prob</c>): after the embeddings' LayerNorm and
+    /// after each <c>attention.output.dense</c> and <c>output.dense</c>, before the residual sum. Hugging Face's default 0.1; no effect at inference.
+    /// </summary>
+    public double HiddenDropoutProb { get; init; } = 0.1;
+    /// <summary>Dropout probability of the attention weights during fine-tuning (<c>attention_probs_dropout_prob</c>); Hugging Face's default 0.1; no effect at inference.</summary>
+    public double AttentionProbsDropoutProb { get; init; } = 0.1;
     /// <summary>Whether the vocabulary is lower-cased (uncased model); null when the config does not say.</summary>
     public bool? DoLowerCase { get; init; }
 
@@ -49,6 +56,10 @@ public sealed record BertConfig
             ? value.GetInt32()
             : throw new InvalidDataException($"{path}: '{name}' is missing or not a number.");
 
+        double Probability(string name) => !root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? 0.1
+            : value.ValueKind == JsonValueKind.Number ? value.GetDouble()
+            : throw new InvalidDataException($"{path}: '{name}' is not a number.");
+
         var config = new BertConfig
         {
             VocabSize = Required("vocab_size"),
@@ -59,6 +70,8 @@ public sealed record BertConfig
             MaxPositionEmbeddings = Required("max_position_embeddings"),
             TypeVocabSize = root.TryGetProperty("type_vocab_size", out var types) ? types.GetInt32() : 2,
             LayerNormEps = root.TryGetProperty("layer_norm_eps", out var eps) ? eps.GetDouble() : 1e-12,
+            HiddenDropoutProb = Probability("hidden_dropout_prob"),
+            AttentionProbsDropoutProb = Probability("attention_probs_dropout_prob"),
             DoLowerCase = root.TryGetProperty("do_lower_case", out var lower) && lower.ValueKind is JsonValueKind.True or JsonValueKind.False
                 ? lower.GetBoolean() : null,
         };
@@ -72,6 +85,10 @@ public sealed record BertConfig
             throw new InvalidDataException($"{source}: every size must be positive ({this}).");
         if (HiddenSize % NumAttentionHeads != 0)
             throw new InvalidDataException($"{source}: hidden_size {HiddenSize} is not a multiple of num_attention_heads {NumAttentionHeads}.");
+        if (!(HiddenDropoutProb >= 0 && HiddenDropoutProb < 1))
+            throw new InvalidDataException($"{source}: hidden_dropout_prob {HiddenDropoutProb} is not in [0, 1).");
+        if (!(AttentionProbsDropoutProb >= 0 && AttentionProbsDropoutProb < 1))
+            throw new InvalidDataException($"{source}: attention_probs_dropout_prob {AttentionProbsDropoutProb} is not in [0, 1).");
     }
 
     internal static readonly string[] SupportedModelTypes = ["bert"];

@@ -50,6 +50,7 @@ internal static class FineTuner
         var maskGenerator = new Generator((ulong)context.Seed + 1, device);   // dropout masks, where the tensors are
         foreach (var module in encoder.modules().OfType<LoraLinear>()) module.DropoutGenerator = maskGenerator;
         head.DropoutGenerator = maskGenerator;
+        encoder.DropoutGenerator = maskGenerator;
         encoder.to(device);
         head.to(device);
         encoder.train();

@@ -37,9 +37,12 @@ public sealed class FineTunerTests
         new(kind is { } k ? new AdapterSettings(k, 4, 8, 0.1, 2, ["query", "value"]) : null, outputs, EmbeddingPooling.Mean, optimizer, rate,
             WeightDecay: 0.01, WarmupFraction: 0.1, GradientClipping: 1.0, BatchSize: 8, Epochs: 8, MaxSequenceLength: 32, HeadDropout: 0.1);
 
-    private static (FineTuneResult Result, BertModel Encoder, EncoderCheckpoint Checkpoint) Run(FineTuningSettings settings, int seed = 3, string[]? texts = null, float[]? targets = null)
+    /// <param name="encoderDropout">Both dropout probabilities of the encoder; null: tiny-bert's config.json (0.1, Hugging Face's default).</param>
+    private static (FineTuneResult Result, BertModel Encoder, EncoderCheckpoint Checkpoint) Run(FineTuningSettings settings, int seed = 3, string[]? texts = null, float[]? targets = null,
+        double? encoderDropout = null)
     {
         var checkpoint = HuggingFaceCheckpoint.Read(TinyBertBatch.Folder("tiny-bert"));
+        if (encoderDropout is { } p) checkpoint = checkpoint with { Config = checkpoint.Config with { HiddenDropoutProb = p, AttentionProbsDropoutProb = p } };
         var tokenizer = BertWordPieceTokenizer.FromVocabulary(Path.Combine(TinyBertBatch.Folder("tiny-bert"), "vocab.txt"));
         var encoder = BertModel.FromCheckpoint(checkpoint);
         if (settings.Adapters is { } adapters) EncoderAdapters.Attach(encoder, adapters, new Generator(11));
@@ -58,7 +61,12 @@ public sealed class FineTunerTests
     public void AFewEpochsLowerTheLossAndOnlyTrainableWeightsMove(FineTuningMethod method)
     {
         AdapterKind? kind = method == FineTuningMethod.Full ? null : (AdapterKind)method;
-        var (result, encoder, checkpoint) = Run(Settings(kind));
+        // The encoder's own dropout (0.1 on every hidden state of this random 32-wide, 2-layer BERT) slows the adapters a lot here:
+        // LoRA's training loss went 0.765 -> 0.373 in 8 epochs without it and 0.755 -> 0.597 with it. The adapters' learning is
+        // asserted without it, and that learning survives it with a weaker bound.
+        var (withDropout, _, _) = Run(Settings(kind));
+        Assert.IsLessThan(0.85 * withDropout.EpochLosses[0], withDropout.EpochLosses[^1], $"with encoder dropout, loss by epoch: {string.Join(", ", withDropout.EpochLosses.Select(l => l.ToString("F3")))}");
+        var (result, encoder, checkpoint) = Run(Settings(kind), encoderDropout: 0);
         Assert.IsLessThan(0.6 * result.EpochLosses[0], result.EpochLosses[^1], $"loss by epoch: {string.Join(", ", result.EpochLosses.Select(l => l.ToString("F3")))}");
         Assert.AreEqual(8 * 8, result.Steps);
         var moved = encoder.named_parameters().Where(p => checkpoint.Tensors.TryGetValue(p.name, out var t) && !t.Values.SequenceEqual(p.parameter.data<float>().ToArray()))
@@ -83,6 +91,23 @@ public sealed class FineTunerTests
         var other = Run(Settings(AdapterKind.Lora), seed: 4).Result.EpochLosses;
         CollectionAssert.AreEqual(first.ToArray(), second.ToArray());
         CollectionAssert.AreNotEqual(first.ToArray(), other.ToArray());
+    }
+
+    [TestMethod]
+    public void ASeedRepeatsTheWeightsOfAFullFineTuneWithTheEncodersDropout()
+    {
+        // Full fine-tuning: every encoder weight trains through the encoder's own dropout (0.1 in tiny-bert's config.json).
+        // The global generator is moved between the fits: the masks must come from the fit's seeded generator only.
+        static float[][] Weights(BertModel encoder) => encoder.named_parameters().OrderBy(p => p.name, StringComparer.Ordinal).Select(p => p.parameter.data<float>().ToArray()).ToArray();
+        manual_seed(100);
+        var (_, first, _) = Run(Settings(null));
+        manual_seed(200);
+        var (_, second, _) = Run(Settings(null));
+        var (_, other, _) = Run(Settings(null), seed: 4);
+        Assert.AreEqual(0.1, first.Config.HiddenDropoutProb);
+        var (a, b, c) = (Weights(first), Weights(second), Weights(other));
+        for (int i = 0; i < a.Length; i++) CollectionAssert.AreEqual(a[i], b[i], $"parameter {i}: same seed, same weights");
+        Assert.IsTrue(a.Zip(c).Any(pair => !pair.First.SequenceEqual(pair.Second)), "another seed, other weights");
     }
 
     [TestMethod]

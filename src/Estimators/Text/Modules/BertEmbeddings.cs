@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.PaperExtensions.Text.Modules;
 
-/// <summary>Word + absolute position + token-type embeddings, then LayerNorm (Hugging Face <c>BertEmbeddings</c>).</summary>
+/// <summary>Word + absolute position + token-type embeddings, then LayerNorm and, in training, dropout (Hugging Face <c>BertEmbeddings</c>).</summary>
 internal sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Embedding word_embeddings;
@@ -12,6 +12,7 @@ internal sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
     private readonly Embedding token_type_embeddings;
     [ComponentName(Name = "LayerNorm")]
     private readonly LayerNorm layerNorm;
+    private readonly BertDropout dropout;
 
     public BertEmbeddings(BertConfig config) : base(nameof(BertEmbeddings))
     {
@@ -19,6 +20,7 @@ internal sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
         position_embeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         token_type_embeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);
         layerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        dropout = new BertDropout(config.HiddenDropoutProb);
         RegisterComponents();
     }
 
@@ -29,6 +31,6 @@ internal sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var positions = arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device);
         var sum = word_embeddings.forward(inputIds) + position_embeddings.forward(positions) + token_type_embeddings.forward(tokenTypeIds);
-        return layerNorm.forward(sum).MoveToOuterDisposeScope();
+        return dropout.forward(layerNorm.forward(sum)).MoveToOuterDisposeScope();
     }
 }

@@ -5,7 +5,8 @@ namespace Microsoft.ML.PaperExtensions.Text.Modules;
 /// <summary>
 /// A BERT-family encoder whose state-dict names equal Hugging Face's <c>BertModel</c>
 /// (<c>embeddings.*</c>, <c>encoder.layer.{i}.attention.self.query.weight</c>, ..., optional <c>pooler.dense.*</c>).
-/// Inference runs it in eval mode; there is no dropout in the forward.
+/// Inference runs it in eval mode, where the forward has no dropout; in training mode (<c>train()</c>) it drops out as
+/// <c>BertModel</c> does, at the config's <c>hidden_dropout_prob</c> and <c>attention_probs_dropout_prob</c>.
 /// </summary>
 internal sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
@@ -23,6 +24,16 @@ internal sealed class BertModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
     }
 
     public BertConfig Config { get; }
+
+    /// <summary>The generator of every dropout mask of the encoder in training (null: libtorch's global one); a fit sets its own seeded one.</summary>
+    internal Generator? DropoutGenerator
+    {
+        get => modules().OfType<BertDropout>().FirstOrDefault()?.Generator;
+        set
+        {
+            foreach (var dropout in modules().OfType<BertDropout>()) dropout.Generator = value;
+        }
+    }
 
     /// <summary>A model holding the checkpoint's weights (float32, on the CPU).</summary>
     public static BertModel FromCheckpoint(EncoderCheckpoint checkpoint)
