@@ -104,6 +104,55 @@ public sealed class TextFineTuningTrainerTests
     }
 
     [TestMethod]
+    public void AFineTunedModelZipPredictsTheSameInAFreshProcess()
+    {
+        // Fit and save here; load and predict in another process (tests/PaperExtensions.Predict), which has only the libraries
+        // and the zip: no encoder, tokenizer, adapter or ONNX session of this process can leak into its predictions.
+        var ml = new MLContext(seed: 1);
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(Reviews(96, 1))).Transform(ml.Data.LoadFromEnumerable(Reviews(96, 1)));
+        using var tuned = ml.MulticlassClassification.Trainers.FineTuneText(Options()).Fit(keyed);
+        string folder = Directory.CreateTempSubdirectory("fresh-process").FullName;
+        try
+        {
+            string zip = Path.Combine(folder, "classifier.zip"), textsFile = Path.Combine(folder, "texts.txt");
+            ml.Model.Save(tuned, keyed.Schema, zip);
+            var texts = Reviews(24, 2).Select(r => r.Text).Append("").Append("love love love good").ToArray();   // an empty text and a repeated cue too
+            File.WriteAllLines(textsFile, texts);
+            var rows = ml.Data.LoadFromEnumerable(texts.Select(t => new Review { Text = t }));
+            var inProcess = ml.Data.CreateEnumerable<Scores>(tuned.Transform(rows), false).Select(s => s.Score).ToList();
+            var fresh = new MLContext(seed: 2);
+            fresh.ComponentCatalog.RegisterAssembly(typeof(PretrainedEncoder).Assembly);
+            var loadedHere = fresh.Data.CreateEnumerable<Scores>(fresh.Model.Load(zip, out _).Transform(rows), false).Select(s => s.Score).ToList();
+
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "paperextensions-predict.dll"), zip, textsFile }) start.ArgumentList.Add(arg);
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromMinutes(1)))
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail("paperextensions-predict did not finish in a minute");
+            }
+            Assert.AreEqual(0, process.ExitCode, error.Result);
+            var other = output.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => line.Split(' ').Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToList();
+            Assert.HasCount(texts.Length, other);
+            for (int i = 0; i < texts.Length; i++)
+            {
+                CollectionAssert.AreEqual(loadedHere[i], other[i], $"row {i} ('{texts[i]}'): the same zip loaded here and in a fresh process");
+                Assert.IsLessThan(1e-5, EncoderRun.MaxAbsDifference(inProcess[i], other[i]), $"row {i}: the fitted transformer and the fresh process");
+                Assert.AreEqual(1.0, other[i].Sum(), 1e-5, $"row {i}: probabilities");
+            }
+            Assert.IsGreaterThan(0.9, Enumerable.Range(0, 24).Count(i => (other[i][0] > other[i][1]) == (i % 2 == 0)) / 24.0, "the fresh process predicts the learnt classes");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [TestMethod]
     [DataRow(FineTuningMethod.AlLora)]
     [DataRow(FineTuningMethod.Full)]
     public void RegressionOnSentencePairsLearnsAndMatchesItsSavedChain(FineTuningMethod method)
