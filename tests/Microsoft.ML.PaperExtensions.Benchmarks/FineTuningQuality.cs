@@ -13,7 +13,8 @@ namespace Microsoft.ML.PaperExtensions.Benchmarks;
 /// all-MiniLM-L6-v2 fine-tuned by each method with the trainer's defaults (1 epoch, max length 128, rank 8, alpha 16,
 /// dropout 0.1, query+value, AdamW 5e-4 with 10% warm-up, batch 16; Full at 5e-5), against ML.NET's FeaturizeText + SDCA
 /// and the frozen MiniLM embedding + L-BFGS (logistic regression for two classes, maximum entropy for more). Prints one CSV
-/// row per fit: method, seed, test accuracy, macro-F1, training seconds, training texts per second.
+/// row per fit: method, seed, test accuracy, macro-F1, training seconds, training texts per second. A method may name SGD (momentum 0.9)
+/// and a learning rate: <c>lora-sgd:0.01</c>.
 /// </summary>
 internal static class FineTuningQuality
 {
@@ -58,11 +59,15 @@ internal static class FineTuningQuality
                 }
                 else
                 {
-                    var method = Enum.Parse<FineTuningMethod>(name, ignoreCase: true);
+                    // "lora", "lora-sgd" (SGD with momentum 0.9 instead of AdamW), either with ":<learning rate>" to override the default.
+                    var parts = name.Split(':');
+                    bool sgd = parts[0].EndsWith("-sgd", StringComparison.OrdinalIgnoreCase);
+                    var method = Enum.Parse<FineTuningMethod>(sgd ? parts[0][..^4] : parts[0], ignoreCase: true);
                     var options = new TextFineTuningTrainer.Options
                     {
                         ModelPath = PretrainedModels.MiniLmFolder, LabelColumnName = "Key", Method = method, Seed = seed,
-                        LearningRate = method == FineTuningMethod.Full ? 5e-5 : 5e-4,
+                        Optimizer = sgd ? FineTuningOptimizer.Sgd : FineTuningOptimizer.AdamW,
+                        LearningRate = parts.Length > 1 ? double.Parse(parts[1], CultureInfo.InvariantCulture) : method == FineTuningMethod.Full ? 5e-5 : 5e-4,
                     };
                     model = context.Transforms.Conversion.MapValueToKey("Key", "Label", keyData: context.Data.LoadFromEnumerable(classes.Select(c => new ClassName { Name = c })))
                         .Append(context.MulticlassClassification.Trainers.FineTuneText(options)).Fit(train);

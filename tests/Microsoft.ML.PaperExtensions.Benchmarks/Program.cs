@@ -39,7 +39,8 @@ if (args is ["presto-simulation", .. var count])
 }
 // ./build.sh bench finetune-quality <train.csv> <test.csv> [seeds] [methods]: MiniLM fine-tuned by each method against two
 // ML.NET baselines (FineTuningQuality.cs); seeds "3" (1 to 3) or "2-3"; methods: lora,rslora,dora,allora,full,
-// featurizetext-sdca,frozen-embedding-lbfgs.
+// featurizetext-sdca,frozen-embedding-lbfgs; a fine-tuning method may take "-sgd" (SGD, momentum 0.9) and ":<learning rate>",
+// e.g. lora-sgd:0.01.
 if (args is ["finetune-quality", var trainFile, var testFile, .. var options])
 {
     var range = (options.Length > 0 ? options[0] : "3").Split('-').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
