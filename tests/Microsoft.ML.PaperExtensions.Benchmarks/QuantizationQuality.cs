@@ -16,7 +16,7 @@ namespace Microsoft.ML.PaperExtensions.Benchmarks;
 /// next 32 held out for the layer errors). Per run: mean (and 5th percentile) cosine of quantized vs full-precision sentence
 /// embeddings of every test text, the test accuracy of an L-BFGS logistic regression trained on full-precision embeddings of
 /// the train texts and fed quantized ones, bytes, bits per weight and seconds. With <c>finetuned</c>, a LoRA classifier (the
-/// trainer's defaults, seed 1) is also quantized and its test accuracy reported before and after.
+/// trainer's defaults, seed 1, trained on train) is quantized instead, and its test accuracy reported before and after.
 /// </summary>
 internal static class QuantizationQuality
 {
@@ -42,6 +42,13 @@ internal static class QuantizationQuality
         }).Load(file);
         var train = ml.Data.Cache(Load(trainFile));
         var test = ml.Data.Cache(Load(testFile));
+        Console.WriteLine("model,method,bits,group,meanCosine,p05Cosine,accuracy,accuracyFullPrecision,bytesBefore,bytesAfter,bitsPerWeight,meanLayerError,meanRtnLayerError,seconds");
+        if (fineTuned) FineTuned(ml, train, test, methods, bitWidths, groupSize);
+        else EmbeddingModels(ml, train, test, methods, bitWidths, groupSize);
+    }
+
+    private static void EmbeddingModels(MLContext ml, IDataView train, IDataView test, IReadOnlyList<QuantizationMethod> methods, IReadOnlyList<int> bitWidths, int groupSize)
+    {
         var watch = Stopwatch.StartNew();
         using var full = ml.Transforms.Text.TransformerEmbedding(new TextEmbeddingEstimator.Options
         {
@@ -60,7 +67,6 @@ internal static class QuantizationQuality
             return ml.MulticlassClassification.Evaluate(classifier.Transform(rows)).MicroAccuracy;
         }
         Console.Error.WriteLine($"full precision: embeddings and classifier in {watch.Elapsed.TotalSeconds:F0} s");
-        Console.WriteLine("model,method,bits,group,meanCosine,p05Cosine,accuracy,accuracyFullPrecision,bytesBefore,bytesAfter,bitsPerWeight,meanLayerError,meanRtnLayerError,seconds");
         double fullAccuracy = Accuracy(reference);
         foreach (var bits in bitWidths)
             foreach (var method in methods)
@@ -71,8 +77,10 @@ internal static class QuantizationQuality
                 Print("embedding", quantized.Report, cosines.Average().ToString("F4", CultureInfo.InvariantCulture), cosines[cosines.Length / 20].ToString("F4", CultureInfo.InvariantCulture),
                     Accuracy(vectors), fullAccuracy);
             }
-        if (!fineTuned) return;
+    }
 
+    private static void FineTuned(MLContext ml, IDataView train, IDataView test, IReadOnlyList<QuantizationMethod> methods, IReadOnlyList<int> bitWidths, int groupSize)
+    {
         using var tuned = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.FineTuneText(new TextFineTuningTrainer.Options
         {
             ModelPath = PretrainedModels.MiniLmFolder, LabelColumnName = "Label", Seed = 1,
