@@ -36,7 +36,8 @@ internal static class PackedLinearGraph
     {
         var codes = g.AddInitializer(name + ".qweight", q.Codes, q.Rows, q.Blocks, q.BlockBytes);
         var scales = g.AddInitializer(name + ".scales", q.Scales, q.Rows, q.Blocks);
-        var zeros = q.ImplicitZeros ? "" : g.AddInitializer(name + ".qzeros", q.PackedZeros(), q.Rows, q.PackedZeros().Length / q.Rows);
+        var packedZeros = q.PackedZeros();
+        var zeros = q.ImplicitZeros ? "" : g.AddInitializer(name + ".qzeros", packedZeros, q.Rows, packedZeros.Length / q.Rows);
         List<string> inputs = zeros.Length == 0 ? [x, codes, scales] : [x, codes, scales, zeros];
         List<global::Onnx.AttributeProto> attributes =
             [Attribute("K", (long)q.Inputs), Attribute("N", (long)q.Outputs), Attribute("bits", (long)q.ContainerBits), Attribute("block_size", (long)q.GroupSize)];

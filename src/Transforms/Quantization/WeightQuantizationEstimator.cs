@@ -4,6 +4,7 @@ using Microsoft.ML.PaperExtensions.Data;
 using Microsoft.ML.PaperExtensions.Onnx;
 using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.PaperExtensions.Text;
+using Microsoft.ML.SearchSpace;
 
 namespace Microsoft.ML.PaperExtensions.Quantization;
 
@@ -31,16 +32,18 @@ public sealed class WeightQuantizationEstimator : PaperTrainerBase<QuantizedText
     private readonly TextModelTransformer _model;
     private readonly Options _options;
 
-    /// <summary>Options of <see cref="WeightQuantizationEstimator"/>.</summary>
+    /// <summary>Options of <see cref="WeightQuantizationEstimator"/>. The <c>[Choice]</c> attributes give what an AutoML search sweeps.</summary>
     public sealed class Options
     {
         /// <summary>RTN, AWQ (default), GWQ, AdaDim or FlexRound.</summary>
         public QuantizationMethod Method { get; set; } = QuantizationMethod.Awq;
 
         /// <summary>Bits per weight code: 2, 3, 4 (default) or 8.</summary>
+        [Choice(new object[] { 3, 4, 8 }, 4)]
         public int Bits { get; set; } = 4;
 
         /// <summary>Weights per group sharing a scale and zero point: 16, 32, 64, 128 (default) or 256, or 0 for one group per row.</summary>
+        [Choice(new object[] { 32, 64, 128 }, 128)]
         public int GroupSize { get; set; } = 128;
 
         /// <summary>Symmetric groups (zero point 2^(bits-1), as ONNX Runtime's symmetric quantizer); default false: a zero point per group.</summary>
