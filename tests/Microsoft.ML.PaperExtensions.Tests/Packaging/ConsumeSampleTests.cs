@@ -8,7 +8,8 @@ namespace Microsoft.ML.PaperExtensions.Tests.Packaging;
 /// <summary>
 /// samples/PaperExtensions.Consume fits this pipeline from the NuGet packages alone and <c>./build.sh consume</c> compares its
 /// output with expected-output.txt; this test computes the same pipelines (PRESTO, then MiniLM embeddings of two sentences,
-/// which the sample loads and runs in a second process) from the projects, so both sides equal one file.
+/// and the same with 4-bit RTN weights, which the sample loads and runs in a second process) from the projects, so both
+/// sides equal one file.
 /// </summary>
 [TestClass]
 public sealed class ConsumeSampleTests
@@ -33,10 +34,15 @@ public sealed class ConsumeSampleTests
         string[] sentences = ["My dog loves these treats.", "The coffee tastes burnt."];
         var texts = ml.Data.LoadFromEnumerable(sentences.Select(t => new Sentence { Text = t }));
         using var embedding = ml.Transforms.Text.TransformerEmbedding("Embedding", "Text", PretrainedModels.MiniLmFolder).Fit(texts);
-        var embedder = ml.Model.CreatePredictionEngine<Sentence, Embedded>(embedding);
-        var embedded = sentences.Select(t => embedder.Predict(new Sentence { Text = t }).Embedding).Select((v, i) =>
-            $"\"{sentences[i]}\": {v.Length} dimensions, " + string.Join(" ", v.Take(4).Select(x => x.ToString("F4", CultureInfo.InvariantCulture))));
-        CollectionAssert.AreEqual(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "expected-output.txt")), lines.Concat(embedded).ToArray());
+        IEnumerable<string> Describe(ITransformer model, string label)
+        {
+            var engine = ml.Model.CreatePredictionEngine<Sentence, Embedded>(model);
+            return sentences.Select(t => engine.Predict(new Sentence { Text = t }).Embedding).Select((v, i) =>
+                $"{label}\"{sentences[i]}\": {v.Length} dimensions, " + string.Join(" ", v.Take(4).Select(x => x.ToString("F4", CultureInfo.InvariantCulture))));
+        }
+        using var quantized = ml.Transforms.QuantizeWeights(embedding, Microsoft.ML.PaperExtensions.Quantization.QuantizationMethod.Rtn).Fit(texts);
+        CollectionAssert.AreEqual(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "expected-output.txt")),
+            lines.Concat(Describe(embedding, "")).Concat(Describe(quantized, "4-bit ")).ToArray());
     }
 
     private sealed class Sentence
