@@ -23,6 +23,7 @@ public class QuantizedLatencyBenchmarks
     private InferenceSession _int4 = null!;
     private InferenceSession _int4Int8 = null!;
     private InferenceSession _rtn = null!;
+    private InferenceSession _group32Int8 = null!;
     private NamedOnnxValue[] _one = null!;
     private NamedOnnxValue[] _batch = null!;
 
@@ -37,9 +38,10 @@ public class QuantizedLatencyBenchmarks
         }).Load(Path.Combine(AppContext.BaseDirectory, "data", "fine_foods_test.csv"));
         var folder = Path.Combine(Path.GetTempPath(), "paperextensions-bench");
         Directory.CreateDirectory(folder);
-        var variants = new (string File, QuantizationMethod Method, bool Int8)[]
+        var variants = new (string File, QuantizationMethod Method, bool Int8, int Group)[]
         {
-            ("minilm-awq4-g128.onnx", QuantizationMethod.Awq, false), ("minilm-awq4-g128-int8.onnx", QuantizationMethod.Awq, true), ("minilm-rtn4-g128.onnx", QuantizationMethod.Rtn, false),
+            ("minilm-awq4-g128.onnx", QuantizationMethod.Awq, false, 128), ("minilm-awq4-g128-int8.onnx", QuantizationMethod.Awq, true, 128),
+            ("minilm-rtn4-g128.onnx", QuantizationMethod.Rtn, false, 128), ("minilm-awq4-g32-int8.onnx", QuantizationMethod.Awq, true, 32),
         };
         if (variants.Any(v => !File.Exists(Path.Combine(folder, v.File))))
         {
@@ -48,9 +50,9 @@ public class QuantizedLatencyBenchmarks
                 InputColumnName = "Text", ModelPath = PretrainedModels.MiniLmFolder, MaxSequenceLength = 128, Device = ComputeDevice.Cpu,
             }).Fit(texts);
             using (var file = File.Create(Path.Combine(folder, "minilm-float32.onnx"))) full.SaveAsOnnx(file);
-            foreach (var (name, method, int8) in variants)
+            foreach (var (name, method, int8, group) in variants)
             {
-                using var quantized = ml.Transforms.QuantizeWeights(full, new WeightQuantizationEstimator.Options { Method = method, Int8Compute = int8 }).Fit(texts);
+                using var quantized = ml.Transforms.QuantizeWeights(full, new WeightQuantizationEstimator.Options { Method = method, Int8Compute = int8, GroupSize = group }).Fit(texts);
                 using var file = File.Create(Path.Combine(folder, name));
                 quantized.SaveAsOnnx(file);
             }
@@ -59,6 +61,7 @@ public class QuantizedLatencyBenchmarks
         _int4 = new InferenceSession(Path.Combine(folder, variants[0].File));
         _int4Int8 = new InferenceSession(Path.Combine(folder, variants[1].File));
         _rtn = new InferenceSession(Path.Combine(folder, variants[2].File));
+        _group32Int8 = new InferenceSession(Path.Combine(folder, variants[3].File));
         var tokenizer = PretrainedEncoder.Load(PretrainedModels.MiniLmFolder).Tokenizer;
         var all = texts.GetColumn<string>("Text").Skip(200).Take(32).ToList();
         _one = Inputs(tokenizer.EncodeBatch([all[0]], null, 128));
@@ -83,6 +86,7 @@ public class QuantizedLatencyBenchmarks
         _int4.Dispose();
         _int4Int8.Dispose();
         _rtn.Dispose();
+        _group32Int8.Dispose();
     }
 
     private static float Run(InferenceSession session, NamedOnnxValue[] inputs)
@@ -103,6 +107,9 @@ public class QuantizedLatencyBenchmarks
     [Benchmark(Description = "4-bit RTN (no input scales), 1 review")]
     public float RtnOne() => Run(_rtn, _one);
 
+    [Benchmark(Description = "4-bit AWQ, group 32, int8 compute, 1 review")]
+    public float Group32Int8One() => Run(_group32Int8, _one);
+
     [Benchmark(Description = "float32, 32 reviews")]
     public float Float32Batch() => Run(_float32, _batch);
 
@@ -114,4 +121,7 @@ public class QuantizedLatencyBenchmarks
 
     [Benchmark(Description = "4-bit RTN (no input scales), 32 reviews")]
     public float RtnBatch() => Run(_rtn, _batch);
+
+    [Benchmark(Description = "4-bit AWQ, group 32, int8 compute, 32 reviews")]
+    public float Group32Int8Batch() => Run(_group32Int8, _batch);
 }
