@@ -29,11 +29,12 @@ internal static class QuantizeCommand
         var output = new Option<string?>("--out") { Description = "Write the quantized encoder as ONNX (input_ids, attention_mask, token_type_ids in; last_hidden_state out)." };
         var eval = new Option<string?>("--eval") { Description = "CSV of texts: mean cosine between full-precision and quantized sentence embeddings." };
         var label = new Option<string?>("--label") { Description = "With --eval: a class column; a logistic regression trained on full-precision embeddings of --calibration is scored with both." };
+        var atLoad = new Option<bool>("--dequantize-at-load") { Description = "Keep 4-bit codes in the file but expand them to float32 weights when the model loads (float32 speed, float32 memory)." };
         var seed = CliRunner.SeedOption();
         var json = CliRunner.JsonOption();
         var command = new Command("quantize", "Quantize the weights of a pretrained BERT-family encoder (RTN, AWQ, GWQ, AdaDim, FlexRound) for ONNX Runtime's MatMulNBits.")
         {
-            model, calibration, text, method, bits, groupSize, samples, maxLength, output, eval, label, seed, json,
+            model, calibration, text, method, bits, groupSize, samples, maxLength, output, eval, label, atLoad, seed, json,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -62,6 +63,7 @@ internal static class QuantizeCommand
                 Bits = parse.GetValue(bits),
                 GroupSize = parse.GetValue(groupSize),
                 CalibrationSamples = parse.GetValue(samples),
+                DequantizeAtLoad = parse.GetValue(atLoad),
                 Seed = parse.GetValue(seed),
             };
             using var quantized = ml.Transforms.QuantizeWeights(full, options).Fit(calibrationView, cancellation, progress);

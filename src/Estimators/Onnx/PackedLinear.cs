@@ -33,8 +33,9 @@ internal sealed record SparseOutliers(int[] Rows, int[] Columns, float[] Values)
 /// <param name="InputScale">AWQ's inverse scales [in], or null.</param>
 /// <param name="Outliers">Exact weights (their codes hold the zero point), or null.</param>
 /// <param name="AccuracyLevel">MatMulNBits' <c>accuracy_level</c>: 0 computes in float32; 4 lets ONNX Runtime quantize the input to int8 blocks on the fly.</param>
+/// <param name="DequantizeAtLoad">Write the unpack + MatMul form even where MatMulNBits applies: ONNX Runtime folds it to float32 weights at load.</param>
 internal sealed record PackedLinear(int Outputs, int Inputs, int Bits, int GroupSize, GroupAxis Axis, byte[] Codes, float[] Scales, byte[] Zeros,
-    float[]? InputScale = null, SparseOutliers? Outliers = null, int AccuracyLevel = 0)
+    float[]? InputScale = null, SparseOutliers? Outliers = null, int AccuracyLevel = 0, bool DequantizeAtLoad = false)
 {
     public int Rows => Axis == GroupAxis.Input ? Outputs : Inputs;
 

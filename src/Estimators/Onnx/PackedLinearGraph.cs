@@ -7,7 +7,8 @@ namespace Microsoft.ML.PaperExtensions.Onnx;
 /// ONNX Runtime's <c>com.microsoft.MatMulNBits</c> (bits 2, 4 or 8; 3-bit codes in the 4-bit container), which computes
 /// x dequant(B)^T from the packed bytes. Anything else (groups along the output, per-channel groups wider than 256) unpacks the
 /// codes with <c>BitShift</c>, dequantizes and runs <c>MatMul</c>: ONNX Runtime folds that constant subgraph once at load, so
-/// the file keeps the packed size and the product runs at float32 speed. Outliers are added by gather, multiply and scatter-add.
+/// the file keeps the packed size and the product runs at float32 speed (<see cref="PackedLinear.DequantizeAtLoad"/> asks for
+/// that form everywhere). Outliers are added by gather, multiply and scatter-add.
 /// </summary>
 internal static class PackedLinearGraph
 {
@@ -18,8 +19,16 @@ internal static class PackedLinearGraph
     /// <summary>x [..., in] -> x W_eff^T + bias [..., out].</summary>
     public static string Write(OnnxGraphBuilder g, string x, string name, PackedLinear q, float[]? bias)
     {
-        var scaled = q.InputScale is { } inputScale ? g.AddNode("Mul", [x, g.AddInitializer(name + ".input_scale", inputScale, q.Inputs)]) : x;
-        var y = UsesMatMulNBits(q) ? MatMulNBits(g, scaled, name, q) : DequantizedMatMul(g, scaled, name, q);
+        string y;
+        if (UsesMatMulNBits(q) && !q.DequantizeAtLoad)
+        {
+            var scaled = q.InputScale is { } inputScale ? g.AddNode("Mul", [x, g.AddInitializer(name + ".input_scale", inputScale, q.Inputs)]) : x;
+            y = MatMulNBits(g, scaled, name, q);
+        }
+        else
+        {
+            y = DequantizedMatMul(g, x, name, q);
+        }
         if (bias is not null) y = g.AddNode("Add", [y, g.AddInitializer(name + ".bias", bias, q.Outputs)]);
         if (q.Outliers is { Count: > 0 } s)
         {
@@ -66,6 +75,8 @@ internal static class PackedLinearGraph
         var matrix = g.AddNode("Slice", [g.AddNode("Reshape", [dequantized, Shape(rows, blocks * size)]), Shape(0), Shape(q.Columns), Shape(1)]);
         // Groups along the input store W [out, in]: MatMul needs W^T. Groups along the output store W^T already.
         if (q.Axis == GroupAxis.Input) matrix = g.AddNode("Transpose", [matrix], null, Attribute("perm", [1L, 0]));
+        // AWQ's input scales multiply the rows of W^T [in, out]: constant too, so folded with the rest.
+        if (q.InputScale is { } inputScale) matrix = g.AddNode("Mul", [matrix, g.AddInitializer(name + ".input_scale", inputScale, q.Inputs, 1)]);
         return g.AddNode("MatMul", [x, matrix]);
     }
 }

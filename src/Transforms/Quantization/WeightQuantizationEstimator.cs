@@ -70,6 +70,13 @@ public sealed class WeightQuantizationEstimator : PaperTrainerBase<QuantizedText
         /// </summary>
         public bool Int8Compute { get; set; }
 
+        /// <summary>
+        /// Keep the 4-bit codes in the model file but let ONNX Runtime expand them to float32 weights when the model loads (unpack +
+        /// MatMul, folded at load): the file stays small and prediction runs exactly as fast as float32, but memory holds float32
+        /// weights. Default false: MatMulNBits keeps the weights packed in memory too.
+        /// </summary>
+        public bool DequantizeAtLoad { get; set; }
+
         /// <summary>Seed of GWQ's random output projections; null draws one from the MLContext.</summary>
         public int? Seed { get; set; }
 
@@ -123,7 +130,11 @@ public sealed class WeightQuantizationEstimator : PaperTrainerBase<QuantizedText
         var scorer = _model.Scorer;
         var settings = new LayerQuantizerSettings(o.Method, new QuantizerSettings(o.Bits, o.GroupSize, o.Symmetric), o.OutlierFraction, o.FlexRoundIterations, o.FlexRoundLearningRate);
         var (checkpoint, layers, tokens) = WeightQuantizer.Run(scorer.Checkpoint, scorer.Tokenizer, Model, calibration, o.TargetModules, settings, context);
-        if (o.Int8Compute) checkpoint = checkpoint with { Quantized = checkpoint.Quantized!.ToDictionary(p => p.Key, p => p.Value with { AccuracyLevel = 4 }) };
+        if (o.Int8Compute || o.DequantizeAtLoad)
+            checkpoint = checkpoint with
+            {
+                Quantized = checkpoint.Quantized!.ToDictionary(p => p.Key, p => p.Value with { AccuracyLevel = o.Int8Compute ? 4 : 0, DequantizeAtLoad = o.DequantizeAtLoad }),
+            };
 
         long before = layers.Sum(l => l.BytesBefore), after = layers.Sum(l => l.BytesAfter);
         long modelBefore = 4 * (checkpoint.Tensors.Values.Sum(t => (long)t.Values.Length) + (Model.Head is { } h ? h.Weight.Length + h.Bias.Length : 0));

@@ -79,6 +79,10 @@ public sealed class PackedLinearTests
                 worst = Math.Max(worst, Math.Abs(expected - actual[r * outputs + o]) / Math.Max(1, Math.Abs(expected)));
             }
         Assert.IsLessThan(1e-4, worst, $"ONNX Runtime vs x W_eff^T + b: {worst}; first {actual[0]}");
+
+        // The same codes expanded at load (unpack + MatMul, AWQ's scales folded into the weight) compute the same product.
+        var expanded = Run(packed with { DequantizeAtLoad = true }, bias, x, rows);
+        for (int k = 0; k < actual.Length; k++) Assert.AreEqual(actual[k], expanded[k], 1e-4 * Math.Max(1, Math.Abs(actual[k])), $"dequantized at load, value {k}");
     }
 
     [TestMethod]
