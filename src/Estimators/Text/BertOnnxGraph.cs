@@ -106,8 +106,10 @@ internal static class BertOnnxGraph
         if (head is not null)
         {
             int outputs = head.Bias.Length;
-            var logits = g.AddNode("Gemm", [pooled, g.AddInitializer("classifier.weight", head.Weight, outputs, c.HiddenSize), g.AddInitializer("classifier.bias", head.Bias, outputs)],
-                null, Attribute("transB", 1L));
+            var logits = checkpoint.Quantized is { } quantized && quantized.TryGetValue("classifier", out var packedHead)
+                ? PackedLinearGraph.Write(g, pooled, "classifier", packedHead, head.Bias)
+                : g.AddNode("Gemm", [pooled, g.AddInitializer("classifier.weight", head.Weight, outputs, c.HiddenSize), g.AddInitializer("classifier.bias", head.Bias, outputs)],
+                    null, Attribute("transB", 1L));
             if (outputs == 1)
             {
                 g.AddNode("Reshape", [logits, I(-1)], Score);

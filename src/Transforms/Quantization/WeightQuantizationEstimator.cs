@@ -17,8 +17,8 @@ namespace Microsoft.ML.PaperExtensions.Quantization;
 /// <remarks>
 /// <para>Input columns: the model's text column (and second text column for sentence pairs), text. Output columns: those of the
 /// model (an embedding vector, or <c>Score</c> and <c>PredictedLabel</c>, or a regression <c>Score</c>).</para>
-/// <para>Every Linear of the encoder layers named in <see cref="Options.TargetModules"/> is quantized; embeddings, LayerNorms, biases
-/// and the head stay float32. The first <see cref="Options.CalibrationSamples"/> rows fit the quantizers; the next quarter as many
+/// <para>Every Linear of the encoder layers named in <see cref="Options.TargetModules"/> is quantized, and the head with
+/// <see cref="Options.QuantizeHead"/>; embeddings, LayerNorms and biases stay float32. The first <see cref="Options.CalibrationSamples"/> rows fit the quantizers; the next quarter as many
 /// rows, when present, measure each layer's output error for the report.</para>
 /// </remarks>
 public sealed class WeightQuantizationEstimator : PaperTrainerBase<QuantizedTextTransformer>
@@ -51,6 +51,9 @@ public sealed class WeightQuantizationEstimator : PaperTrainerBase<QuantizedText
 
         /// <summary>The Linears to quantize, by name: query, key, value, dense (default all four: every encoder Linear).</summary>
         public string[] TargetModules { get; set; } = ["query", "key", "value", "dense"];
+
+        /// <summary>Also quantize the head of a fine-tuned model (the Linear on the pooled vector, <c>classifier</c>); default false: it stays float32 (it is tiny).</summary>
+        public bool QuantizeHead { get; set; }
 
         /// <summary>Rows of the calibration data that fit the quantizers (default 128); the next quarter as many are held out for the report.</summary>
         public int CalibrationSamples { get; set; } = 128;
@@ -103,6 +106,8 @@ public sealed class WeightQuantizationEstimator : PaperTrainerBase<QuantizedText
             throw new ArgumentOutOfRangeException(nameof(Options.FlexRoundLearningRate), options.FlexRoundLearningRate, $"FlexRoundLearningRate must be positive, but is {options.FlexRoundLearningRate}.");
         if (options.TargetModules is null || options.TargetModules.Length == 0 || options.TargetModules.Any(t => t is not ("query" or "key" or "value" or "dense")))
             throw new ArgumentException($"TargetModules must name Linears of a BERT layer (query, key, value, dense), but is [{string.Join(", ", options.TargetModules ?? [])}].", nameof(Options.TargetModules));
+        if (options.QuantizeHead && model.Scorer.Settings.Head is null)
+            throw new ArgumentException("QuantizeHead is set, but the model has no head: an embedding model outputs the pooled vector.", nameof(Options.QuantizeHead));
         _model = model;
         _options = options;
     }
@@ -129,7 +134,7 @@ public sealed class WeightQuantizationEstimator : PaperTrainerBase<QuantizedText
         var calibration = ReadTexts(input, o.CalibrationSamples, context.CancellationToken);
         var scorer = _model.Scorer;
         var settings = new LayerQuantizerSettings(o.Method, new QuantizerSettings(o.Bits, o.GroupSize, o.Symmetric), o.OutlierFraction, o.FlexRoundIterations, o.FlexRoundLearningRate);
-        var (checkpoint, layers, tokens) = WeightQuantizer.Run(scorer.Checkpoint, scorer.Tokenizer, Model, calibration, o.TargetModules, settings, context);
+        var (checkpoint, layers, tokens) = WeightQuantizer.Run(scorer.Checkpoint, scorer.Tokenizer, Model, calibration, o.TargetModules, o.QuantizeHead, settings, context);
         if (o.Int8Compute || o.DequantizeAtLoad)
             checkpoint = checkpoint with
             {

@@ -18,7 +18,7 @@ internal sealed record CalibrationTexts(IReadOnlyList<string> Texts, IReadOnlyLi
 internal static class WeightQuantizer
 {
     public static (EncoderCheckpoint Checkpoint, IReadOnlyList<LayerQuantizationReport> Layers, long Tokens) Run(EncoderCheckpoint checkpoint, BertWordPieceTokenizer tokenizer,
-        TextScorerSettings model, CalibrationTexts calibration, IReadOnlyList<string> targets, LayerQuantizerSettings settings, TrainingContext context)
+        TextScorerSettings model, CalibrationTexts calibration, IReadOnlyList<string> targets, bool quantizeHead, LayerQuantizerSettings settings, TrainingContext context)
     {
         if (checkpoint.Quantized is { Count: > 0 })
             throw new InvalidOperationException("This model is already quantized; quantize the full-precision model instead.");
@@ -40,12 +40,19 @@ internal static class WeightQuantizer
             recorders[path] = recorder;
             inputs[path] = new LinearInputs(((Linear)module).in_features, fitTokens);
         }
+        // The head (a Linear on the pooled vector) runs after the encoder in both passes; it is recorded like the others when it is quantized.
+        using var head = model.Head is { } h ? Head(h, checkpoint.Config.HiddenSize, context.Device) : null;
+        if (quantizeHead)
+        {
+            recorders[HeadName] = head ?? throw new ArgumentException("QuantizeHead is set, but the model has no head: an embedding model outputs the pooled vector.", "QuantizeHead");
+            inputs[HeadName] = new LinearInputs(checkpoint.Config.HiddenSize, calibration.Fit);
+        }
         try
         {
             using var threads = context.Threads(fitTokens * encoder.parameters().Sum(p => p.numel()));
-            Record(encoder, batches, calibration.Fit, recorders, inputs, context);
+            Record(encoder, head, batches, calibration.Fit, recorders, inputs, model.Pooling, context);
             var saliency = settings.Method == QuantizationMethod.Gwq
-                ? Saliency(encoder, batches.Take(calibration.Fit).ToList(), recorders, model, context) : null;
+                ? Saliency(encoder, head, batches.Take(calibration.Fit).ToList(), recorders, model, context) : null;
             var packed = new Dictionary<string, PackedLinear>(StringComparer.Ordinal);
             var reports = new List<LayerQuantizationReport>();
             foreach (var (path, recorder) in recorders)
@@ -67,8 +74,25 @@ internal static class WeightQuantizer
         }
     }
 
-    private static void Record(BertModel encoder, IReadOnlyList<TokenBatch> batches, int fit, IReadOnlyDictionary<string, CalibrationRecorder> recorders,
-        IReadOnlyDictionary<string, LinearInputs> inputs, TrainingContext context)
+    /// <summary>The checkpoint path under which a quantized head is stored (its initializers are <c>classifier.*</c>).</summary>
+    public const string HeadName = "classifier";
+
+    private static CalibrationRecorder Head(TextHeadWeights weights, int hidden, Device device)
+    {
+        var linear = nn.Linear(hidden, weights.Bias.Length);
+        using (no_grad())
+        {
+            linear.weight!.copy_(tensor(weights.Weight, [weights.Bias.Length, hidden]));
+            linear.bias!.copy_(tensor(weights.Bias));
+        }
+        foreach (var p in linear.parameters()) p.requires_grad = false;
+        var recorder = new CalibrationRecorder(linear);
+        recorder.to(device);
+        return recorder;
+    }
+
+    private static void Record(BertModel encoder, CalibrationRecorder? head, IReadOnlyList<TokenBatch> batches, int fit, IReadOnlyDictionary<string, CalibrationRecorder> recorders,
+        IReadOnlyDictionary<string, LinearInputs> inputs, EmbeddingPooling pooling, TrainingContext context)
     {
         using var grad = no_grad();
         for (int i = 0; i < batches.Count; i++)
@@ -83,7 +107,9 @@ internal static class WeightQuantizer
             }
             var b = batches[i];
             var device = context.Device;
-            encoder.forward(tensor(b.InputIds, [1, b.Length], device: device), tensor(b.AttentionMask, [1, b.Length], device: device), tensor(b.TokenTypeIds, [1, b.Length], device: device));
+            var mask = tensor(b.AttentionMask, [1, b.Length], device: device);
+            var hidden = encoder.forward(tensor(b.InputIds, [1, b.Length], device: device), mask, tensor(b.TokenTypeIds, [1, b.Length], device: device));
+            head?.forward(TokenPooling.Pool(hidden, mask, pooling));
             context.Monitor.Report(new TrainingProgress("calibrate", i + 1, batches.Count));
         }
         foreach (var recorder in recorders.Values) recorder.Record = null;
@@ -100,15 +126,13 @@ internal static class WeightQuantizer
     /// output (the pooled, normalised embedding, or the head's logits). In expectation over r this is the diagonal of the
     /// Gauss-Newton matrix of the output: how much each weight moves what the model outputs.
     /// </summary>
-    private static Dictionary<string, Tensor> Saliency(BertModel encoder, IReadOnlyList<TokenBatch> batches, IReadOnlyDictionary<string, CalibrationRecorder> recorders,
+    private static Dictionary<string, Tensor> Saliency(BertModel encoder, CalibrationRecorder? head, IReadOnlyList<TokenBatch> batches, IReadOnlyDictionary<string, CalibrationRecorder> recorders,
         TextScorerSettings model, TrainingContext context)
     {
         var weights = recorders.ToDictionary(r => r.Key, r => ((Linear)r.Value.Inner).weight!);
         var scores = weights.ToDictionary(w => w.Key, w => zeros_like(w.Value).DetachFromDisposeScope());
         var generator = new Generator((ulong)context.Seed);
         var device = context.Device;
-        using var head = model.Head is { } h ? tensor(h.Weight, [h.Bias.Length, h.Weight.Length / h.Bias.Length], device: device) : null;
-        using var headBias = model.Head is { } hb ? tensor(hb.Bias, device: device) : null;
         foreach (var p in encoder.parameters()) p.requires_grad = false;
         foreach (var w in weights.Values) w.requires_grad = true;
         try
@@ -121,7 +145,7 @@ internal static class WeightQuantizer
                 var mask = tensor(b.AttentionMask, [1, b.Length], device: device);
                 var hidden = encoder.forward(tensor(b.InputIds, [1, b.Length], device: device), mask, tensor(b.TokenTypeIds, [1, b.Length], device: device));
                 var output = TokenPooling.Pool(hidden, mask, model.Pooling);
-                if (head is not null) output = nn.functional.linear(output, head, headBias);
+                if (head is not null) output = head.forward(output);
                 else if (model.Normalize) output = output / output.norm(1, keepdim: true).clamp_min(1e-12);
                 var r = (empty(output.shape).uniform_(0, 1, generator).lt(0.5).to_type(output.dtype) * 2 - 1).to(device);
                 (output * r).sum().backward();

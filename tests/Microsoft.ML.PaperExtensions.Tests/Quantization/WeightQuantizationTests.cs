@@ -107,9 +107,12 @@ public sealed class WeightQuantizationTests
         using var model = pipeline.Fit(data);
         var tuned = (TextFineTuningTransformer)model.LastTransformer;
         var keyed = model.First().Transform(data);
-        using var quantized = ml.Transforms.QuantizeWeights(tuned, new WeightQuantizationEstimator.Options { Method = method, Bits = 8, GroupSize = 16, CalibrationSamples = 48, Seed = 3, FlexRoundIterations = 20 })
-            .Fit(keyed);
-        Assert.HasCount(12, quantized.Report.Layers);
+        using var quantized = ml.Transforms.QuantizeWeights(tuned, new WeightQuantizationEstimator.Options
+        {
+            Method = method, Bits = 8, GroupSize = 16, CalibrationSamples = 48, Seed = 3, FlexRoundIterations = 20, QuantizeHead = true,
+        }).Fit(keyed);
+        Assert.HasCount(13, quantized.Report.Layers, "12 encoder Linears and the head");
+        Assert.AreEqual("classifier", quantized.Report.Layers[^1].Layer);
         Assert.IsTrue(quantized.Report.Layers.All(l => l.Method == method));
         if (method == QuantizationMethod.Gwq) Assert.IsTrue(quantized.Report.Layers.All(l => l.Outliers == (int)Math.Round(0.01 * l.BytesBefore / 4)));
 
@@ -172,6 +175,8 @@ public sealed class WeightQuantizationTests
         var group = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.QuantizeWeights(model, groupSize: 48));
         Assert.AreEqual("GroupSize", group.ParamName);
         StringAssert.Contains(group.Message, "48");
+        var head = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.QuantizeWeights(model, new WeightQuantizationEstimator.Options { QuantizeHead = true }));
+        Assert.AreEqual("QuantizeHead", head.ParamName);
         var targets = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.QuantizeWeights(model, new WeightQuantizationEstimator.Options { TargetModules = ["word_embeddings"] }));
         StringAssert.Contains(targets.Message, "word_embeddings");
         StringAssert.Contains(targets.Message, "query, key, value, dense");
