@@ -22,13 +22,8 @@ internal static class FineTuningQuality
     {
         TorchRuntime.EnsureInitialized();
         var ml = new MLContext(seed: 1);
-        IDataView Load(string file) => ml.Data.CreateTextLoader(new TextLoader.Options
-        {
-            Separators = [','], HasHeader = true, AllowQuoting = true,
-            Columns = [new TextLoader.Column("Text", DataKind.String, 0), new TextLoader.Column("Label", DataKind.String, 1)],
-        }).Load(file);
-        var train = ml.Data.Cache(Load(trainFile));
-        var test = ml.Data.Cache(Load(testFile));
+        var train = ml.Data.Cache(TextData.Load(ml, trainFile));
+        var test = ml.Data.Cache(TextData.Load(ml, testFile));
         var classes = train.GetColumn<string>("Label").Distinct().ToArray();
         var truth = test.GetColumn<string>("Label").Select(l => Array.IndexOf(classes, l)).ToArray();
         long rows = train.GetColumn<string>("Label").LongCount();

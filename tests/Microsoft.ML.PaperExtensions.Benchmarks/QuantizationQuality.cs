@@ -35,13 +35,8 @@ internal static class QuantizationQuality
     {
         TorchRuntime.EnsureInitialized();
         var ml = new MLContext(seed: 1);
-        IDataView Load(string file) => ml.Data.CreateTextLoader(new TextLoader.Options
-        {
-            Separators = [','], HasHeader = true, AllowQuoting = true,
-            Columns = [new TextLoader.Column("Text", DataKind.String, 0), new TextLoader.Column("Label", DataKind.String, 1)],
-        }).Load(file);
-        var train = ml.Data.Cache(Load(trainFile));
-        var test = ml.Data.Cache(Load(testFile));
+        var train = ml.Data.Cache(TextData.Load(ml, trainFile));
+        var test = ml.Data.Cache(TextData.Load(ml, testFile));
         Console.WriteLine("model,method,bits,group,meanCosine,p05Cosine,accuracy,accuracyFullPrecision,bytesBefore,bytesAfter,bitsPerWeight,meanLayerError,meanRtnLayerError,seconds");
         if (fineTuned) FineTuned(ml, train, test, methods, bitWidths, groupSize);
         else EmbeddingModels(ml, train, test, methods, bitWidths, groupSize);
@@ -73,7 +68,7 @@ internal static class QuantizationQuality
             {
                 using var quantized = ml.Transforms.QuantizeWeights(full, new WeightQuantizationEstimator.Options { Method = method, Bits = bits, GroupSize = groupSize, Seed = 1 }).Fit(train);
                 var vectors = Embeddings(ml, quantized.Transform(test));
-                var cosines = reference.Zip(vectors, Cosine).Order().ToArray();
+                var cosines = reference.Zip(vectors, TextData.Cosine).Order().ToArray();
                 Print("embedding", quantized.Report, cosines.Average().ToString("F4", CultureInfo.InvariantCulture), cosines[cosines.Length / 20].ToString("F4", CultureInfo.InvariantCulture),
                     Accuracy(vectors), fullAccuracy);
             }
@@ -105,11 +100,4 @@ internal static class QuantizationQuality
     }
 
     private static List<float[]> Embeddings(MLContext ml, IDataView scored) => ml.Data.CreateEnumerable<Embedded>(scored, false).Select(r => r.Embedding).ToList();
-
-    private static double Cosine(float[] a, float[] b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.Length; i++) (dot, na, nb) = (dot + a[i] * b[i], na + a[i] * a[i], nb + b[i] * b[i]);
-        return dot / Math.Sqrt(na * nb);
-    }
 }

@@ -1,3 +1,4 @@
+using Microsoft.ML.PaperExtensions.Text.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -35,13 +35,6 @@ public sealed class WeightQuantizationTests
 
     private static float[][] Vectors(MLContext ml, IDataView scored) => ml.Data.CreateEnumerable<Embedded>(scored, false).Select(r => r.Embedding).ToArray();
 
-    private static double Cosine(float[] a, float[] b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.Length; i++) (dot, na, nb) = (dot + a[i] * b[i], na + a[i] * a[i], nb + b[i] * b[i]);
-        return dot / Math.Sqrt(na * nb);
-    }
-
     [TestMethod]
     public void AwqOnMiniLmKeepsTheEmbeddingsRunsMatMulNBitsAndSavesAndLoads()
     {
@@ -64,7 +57,7 @@ public sealed class WeightQuantizationTests
         CollectionAssert.AreEqual(full.Transform(test).Schema.Select(c => (c.Name, c.Type)).ToArray(), scored.Schema.Select(c => (c.Name, c.Type)).ToArray(), "same columns");
         var reference = Vectors(ml, full.Transform(test));
         var actual = Vectors(ml, scored);
-        var cosines = reference.Zip(actual, Cosine).ToArray();
+        var cosines = reference.Zip(actual, TextData.Cosine).ToArray();
         Assert.IsGreaterThan(0.95, cosines.Average(), $"mean cosine {cosines.Average():F4}");
 
         using (var stream = new MemoryStream())

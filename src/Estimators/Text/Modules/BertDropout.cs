@@ -28,8 +28,6 @@ internal sealed class BertDropout : nn.Module<Tensor, Tensor>
     /// <summary>x with each element zeroed with probability <see cref="Rate"/> and the rest divided by 1 - rate, in training; x itself otherwise.</summary>
     public override Tensor forward(Tensor x)
     {
-        if (!Active) return x.alias();
-        using var keep = empty_like(x).bernoulli_(1 - Rate, Generator);
-        return x * keep / (1 - Rate);
+        return Active ? SeededDropout.Apply(x, Rate, Generator) : x.alias();
     }
 }

@@ -1,10 +1,11 @@
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.PaperExtensions.FineTuning;
+namespace Microsoft.ML.PaperExtensions.Text.Modules;
 
 /// <summary>
 /// Inverted dropout whose masks come from a given generator, so that a seed reproduces a fine-tune (libtorch's dropout draws
-/// from the process-wide generator, which parallel fits would share).
+/// from the process-wide generator, which parallel fits would share). The encoder's dropout modules, the adapters and the
+/// fine-tuning head all use it.
 /// </summary>
 internal static class SeededDropout
 {
