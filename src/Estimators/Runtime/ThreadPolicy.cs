@@ -20,8 +20,27 @@ internal static class ThreadPolicy
     /// <summary>Rows x parameters below which a fit runs libtorch on one intra-op thread.</summary>
     public const long ParallelWorkThreshold = 2_000_000;
 
-    /// <summary>The count a fit of this size uses.</summary>
-    public static int ThreadsFor(long work) => work < ParallelWorkThreshold ? 1 : TorchRuntime.EnsureInitialized().DefaultThreads;
+    private static readonly AsyncLocal<int?> Limit = new();
+
+    /// <summary>The count a fit of this size uses, at most the limit of the enclosing <see cref="LimitTo"/>.</summary>
+    public static int ThreadsFor(long work) => work < ParallelWorkThreshold ? 1 : Math.Min(CurrentLimit ?? int.MaxValue, TorchRuntime.EnsureInitialized().DefaultThreads);
+
+    /// <summary>The limit of the enclosing <see cref="LimitTo"/> (parallel AutoML trials share the cores), or null.</summary>
+    public static int? CurrentLimit => Limit.Value;
+
+    /// <summary>Caps the count of every fit in this execution context (it flows into tasks) until disposed.</summary>
+    public static IDisposable LimitTo(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        var previous = Limit.Value;
+        Limit.Value = threads;
+        return new Unlimit(previous);
+    }
+
+    private sealed class Unlimit(int? previous) : IDisposable
+    {
+        public void Dispose() => Limit.Value = previous;
+    }
 
     /// <summary>Sets the calling thread's intra-op count until the result is disposed (on the same thread).</summary>
     public static IDisposable Use(int threads)

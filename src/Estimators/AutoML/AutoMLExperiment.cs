@@ -1,0 +1,328 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.PaperExtensions.Runtime;
+
+namespace Microsoft.ML.PaperExtensions.AutoML;
+
+/// <summary>
+/// A search over a pipeline's trainers and options, in the shape of Microsoft.ML.AutoML's <c>AutoMLExperiment</c>:
+/// <code>
+/// var experiment = mlContext.PaperAutoML().CreateExperiment()
+///     .SetPipeline(pipeline)
+///     .SetDataset(data, fold: 5)
+///     .SetMetric(AutoMLMetric.For(AutoMLTask.Ordinal, "brier", "Label"))
+///     .SetTrainingTimeInSeconds(60);
+/// TrialResult best = await experiment.RunAsync();
+/// </code>
+/// The default tuner is <see cref="CostFrugalTuner"/>. Trials that throw are recorded (<see cref="Trials"/>) and the search
+/// goes on; after <see cref="SetMaximumFailedTrials"/> failures in a row it stops with the first error.
+/// </summary>
+public sealed class AutoMLExperiment
+{
+    private readonly MLContext _mlContext;
+    private readonly List<TrialResult> _trials = [];
+    private readonly object _gate = new();
+    private SweepablePipeline? _pipeline;
+    private Func<int, DatasetSplit>? _split;
+    private AutoMLMetric? _metric;
+    private Func<OptionBase, int, ITuner>? _tunerFactory;
+    private ITuner? _tuner;
+    private ITrialRunner? _runner;
+    private IMonitor? _monitor;
+    private double _budgetSeconds = double.PositiveInfinity;
+    private double _trialLimitSeconds = double.PositiveInfinity;
+    private int _maxTrials = int.MaxValue;
+    private int _parallelTrials = 1;
+    private int _maxFailures = 10;
+    private int? _seed;
+
+    internal AutoMLExperiment(MLContext mlContext) => _mlContext = mlContext;
+
+    /// <summary>Every trial so far, in the order they ended.</summary>
+    public IReadOnlyList<TrialResult> Trials
+    {
+        get
+        {
+            lock (_gate) return [.. _trials];
+        }
+    }
+
+    /// <summary>The pipeline whose trainers and options are searched.</summary>
+    public AutoMLExperiment SetPipeline(SweepablePipeline pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        _pipeline = pipeline;
+        return this;
+    }
+
+    /// <summary>A pipeline of one sweepable estimator.</summary>
+    public AutoMLExperiment SetPipeline(SweepableEstimator estimator) => SetPipeline(new SweepablePipeline(estimator));
+
+    /// <summary>A given training set and validation set.</summary>
+    public AutoMLExperiment SetDataset(IDataView train, IDataView validation) => SetDataset(DatasetSplit.Holdout(train, validation));
+
+    /// <summary>K-fold cross-validation on <paramref name="data"/> (seeded by the experiment's seed); the final model is refitted on all rows.</summary>
+    public AutoMLExperiment SetDataset(IDataView data, int fold = 5)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfLessThan(fold, 2);
+        _split = seed => DatasetSplit.CrossValidation(data, fold, seed);
+        return this;
+    }
+
+    /// <summary>Any split, for example <see cref="DatasetSplit.Random"/> with semi-supervised rows kept in training.</summary>
+    public AutoMLExperiment SetDataset(DatasetSplit split)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        _split = _ => split;
+        return this;
+    }
+
+    /// <summary>The metric trials are scored and compared by.</summary>
+    public AutoMLExperiment SetMetric(AutoMLMetric metric)
+    {
+        ArgumentNullException.ThrowIfNull(metric);
+        _metric = metric;
+        return this;
+    }
+
+    /// <summary>The search's time budget: trials still running when it ends are cancelled. Without it, the search ends by the trial count.</summary>
+    public AutoMLExperiment SetTrainingTimeInSeconds(double seconds)
+    {
+        if (!(seconds > 0)) throw new ArgumentOutOfRangeException(nameof(seconds), seconds, $"The training time must be positive, but is {seconds} s.");
+        _budgetSeconds = seconds;
+        return this;
+    }
+
+    /// <summary>The most trials to start (Microsoft.ML.AutoML's name for it).</summary>
+    public AutoMLExperiment SetMaxModelToExplore(int maxTrials)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTrials, 1);
+        _maxTrials = maxTrials;
+        return this;
+    }
+
+    /// <summary>A trial running longer than this is cancelled and recorded as such.</summary>
+    public AutoMLExperiment SetTrialTimeLimitInSeconds(double seconds)
+    {
+        if (!(seconds > 0)) throw new ArgumentOutOfRangeException(nameof(seconds), seconds, $"The trial time limit must be positive, but is {seconds} s.");
+        _trialLimitSeconds = seconds;
+        return this;
+    }
+
+    /// <summary>A tuner of your own (it must search the pipeline's <see cref="SweepablePipeline.SearchSpace"/>).</summary>
+    public AutoMLExperiment SetTuner(ITuner tuner)
+    {
+        ArgumentNullException.ThrowIfNull(tuner);
+        _tuner = tuner;
+        _tunerFactory = null;
+        return this;
+    }
+
+    /// <summary>Random search (seeded by the experiment's seed).</summary>
+    public AutoMLExperiment SetRandomSearchTuner() => SetTunerFactory((space, seed) => new RandomSearchTuner(space, seed));
+
+    /// <summary>Grid search with <paramref name="steps"/> points per range; the experiment ends when the grid is done.</summary>
+    public AutoMLExperiment SetGridSearchTuner(int steps = 5)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        return SetTunerFactory((space, _) => new GridSearchTuner(space, steps));
+    }
+
+    /// <summary>Cost-frugal local search with a choice among trainers (the default).</summary>
+    public AutoMLExperiment SetCostFrugalTuner() => SetTunerFactory((space, seed) => new CostFrugalTuner(space, seed));
+
+    private AutoMLExperiment SetTunerFactory(Func<OptionBase, int, ITuner> factory)
+    {
+        _tunerFactory = factory;
+        _tuner = null;
+        return this;
+    }
+
+    /// <summary>Where progress goes.</summary>
+    public AutoMLExperiment SetMonitor(IMonitor monitor)
+    {
+        ArgumentNullException.ThrowIfNull(monitor);
+        _monitor = monitor;
+        return this;
+    }
+
+    /// <summary>A trial runner of your own (then the pipeline, dataset and metric are not needed; the tuner is).</summary>
+    public AutoMLExperiment SetTrialRunner(ITrialRunner runner)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        _runner = runner;
+        return this;
+    }
+
+    /// <summary>How many trials run at once; each gets an equal share of libtorch's threads.</summary>
+    public AutoMLExperiment SetParallelTrials(int trials)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(trials, 1);
+        _parallelTrials = trials;
+        return this;
+    }
+
+    /// <summary>Stop after this many failed trials in a row (default 10).</summary>
+    public AutoMLExperiment SetMaximumFailedTrials(int failures)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(failures, 1);
+        _maxFailures = failures;
+        return this;
+    }
+
+    /// <summary>The seed of the tuner, the split and the trials; by default one drawn from the MLContext.</summary>
+    public AutoMLExperiment SetSeed(int seed)
+    {
+        _seed = seed;
+        return this;
+    }
+
+    private int Seed => _seed ??= ((Microsoft.ML.Runtime.IHostEnvironment)_mlContext).Register(nameof(AutoMLExperiment)).Rand.Next();
+
+    /// <summary>
+    /// Runs trials until the time budget, the trial count, the grid or the caller's token ends the search, and returns the best
+    /// completed trial with its fitted model (refitted on all rows under cross-validation; that refit runs after the budget).
+    /// A token cancelled after some trial completed returns the best so far.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Something the search needs is not set; no trial completed within the budget;
+    /// or the failures in a row reached the limit before any trial completed.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before any trial completed.</exception>
+    public async Task<TrialResult> RunAsync(CancellationToken cancellationToken = default)
+    {
+        var split = _runner is null ? (_split ?? throw new InvalidOperationException("Set a dataset (SetDataset) before running."))(Seed) : null;
+        var runner = _runner ?? DefaultRunner(split!);
+        var tuner = _tuner ?? (_tunerFactory ?? ((space, seed) => new CostFrugalTuner(space, seed)))(
+            _pipeline?.SearchSpace ?? throw new InvalidOperationException("Set a pipeline (SetPipeline) or a tuner (SetTuner) before running."), Seed);
+        lock (_gate) _trials.Clear();
+
+        var watch = Stopwatch.StartNew();
+        using var budget = new CancellationTokenSource();
+        if (double.IsFinite(_budgetSeconds)) budget.CancelAfter(TimeSpan.FromSeconds(_budgetSeconds));
+        using var search = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
+        var state = new SearchState();
+        await Task.WhenAll(Enumerable.Range(0, _parallelTrials).Select(_ => Task.Run(() => Worker(runner, tuner, state, search.Token, cancellationToken), CancellationToken.None)));
+
+        var best = state.Best;
+        if (best is null)
+        {
+            if (state.FirstFailure is { } failure && !search.IsCancellationRequested)
+                throw new InvalidOperationException($"No trial completed: {state.Failures} trial(s) failed in a row; the first error: {failure.Message}", failure);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new InvalidOperationException(_trials.Count == 0 && state.Exhausted
+                ? "The tuner proposed no trial (an empty grid)."
+                : $"No trial completed within the training time of {_budgetSeconds.ToString(CultureInfo.InvariantCulture)} s " +
+                  $"({_trials.Count} started, {_trials.Count(t => t.Status == TrialStatus.Failed)} failed); no model is returned. Give the search more time.",
+                state.FirstFailure);
+        }
+        if (split?.RefitData is not null && runner is SweepablePipelineRunner pipelineRunner)
+        {
+            (best.Model as IDisposable)?.Dispose();
+            best.Model = await Task.Run(() => pipelineRunner.Refit(best.TrialSettings, cancellationToken), CancellationToken.None);
+        }
+        TrainingContext.Log(_mlContext, nameof(AutoMLExperiment), $"{_trials.Count} trials in {watch.Elapsed.TotalSeconds:F1} s; best: trial {best.TrialSettings.TrialId}, " +
+            $"{_metric?.Name ?? "metric"} {best.Metric:G6}, {best.TrialSettings.Parameter}");
+        return best;
+    }
+
+    private SweepablePipelineRunner DefaultRunner(DatasetSplit split)
+    {
+        if (_pipeline is null) throw new InvalidOperationException("Set a pipeline (SetPipeline) before running.");
+        if (_metric is null) throw new InvalidOperationException("Set a metric (SetMetric) before running.");
+        int? threads = _parallelTrials == 1 ? null : Math.Max(1, TorchRuntime.EnsureInitialized().DefaultThreads / _parallelTrials);
+        return new SweepablePipelineRunner(_mlContext, _pipeline, split, _metric, Seed, threads);
+    }
+
+    private sealed class SearchState
+    {
+        public int Started;
+        public int Failures;
+        public bool Exhausted;
+        public Exception? FirstFailure;
+        public TrialResult? Best;
+    }
+
+    private async Task Worker(ITrialRunner runner, ITuner tuner, SearchState state, CancellationToken search, CancellationToken caller)
+    {
+        while (true)
+        {
+            TrialSettings settings;
+            lock (_gate)
+            {
+                if (search.IsCancellationRequested || state.Exhausted || state.Started >= _maxTrials || state.Failures >= _maxFailures) return;
+                var id = state.Started;
+                var parameter = tuner.Propose(new TrialSettings(id, Parameter.Empty));
+                if (parameter is null)
+                {
+                    state.Exhausted = true;
+                    return;
+                }
+                settings = new TrialSettings(id, parameter);
+                state.Started++;
+                _monitor?.ReportRunningTrial(settings);
+            }
+            var result = await RunTrial(runner, settings, search, caller);
+            lock (_gate)
+            {
+                tuner.Update(result);
+                _trials.Add(result);
+                if (result.Status == TrialStatus.Completed)
+                {
+                    state.Failures = 0;
+                    _monitor?.ReportCompletedTrial(result);
+                    if (state.Best is null || result.Loss < state.Best.Loss)
+                    {
+                        (state.Best?.Model as IDisposable)?.Dispose();
+                        if (state.Best is not null) state.Best.Model = null;
+                        state.Best = result;
+                        _monitor?.ReportBestTrial(result);
+                    }
+                    else
+                    {
+                        (result.Model as IDisposable)?.Dispose();
+                        result.Model = null;
+                    }
+                }
+                else
+                {
+                    if (result.Status == TrialStatus.Failed)
+                    {
+                        state.Failures++;
+                        state.FirstFailure ??= result.Exception;
+                    }
+                    _monitor?.ReportFailTrial(settings, result.Exception);
+                }
+            }
+        }
+    }
+
+    private async Task<TrialResult> RunTrial(ITrialRunner runner, TrialSettings settings, CancellationToken search, CancellationToken caller)
+    {
+        var watch = Stopwatch.StartNew();
+        using var trial = CancellationTokenSource.CreateLinkedTokenSource(search);
+        if (double.IsFinite(_trialLimitSeconds)) trial.CancelAfter(TimeSpan.FromSeconds(_trialLimitSeconds));
+        try
+        {
+            var result = await runner.RunAsync(settings, trial.Token);
+            result.DurationInMilliseconds = watch.Elapsed.TotalMilliseconds;
+            return result;
+        }
+        catch (Exception e) when (trial.IsCancellationRequested)
+        {
+            var why = caller.IsCancellationRequested ? "the search was cancelled"
+                : search.IsCancellationRequested ? "the training time ran out"
+                : $"the trial ran past its limit of {_trialLimitSeconds.ToString(CultureInfo.InvariantCulture)} s";
+            return new TrialResult
+            {
+                TrialSettings = settings,
+                Status = TrialStatus.Cancelled,
+                DurationInMilliseconds = watch.Elapsed.TotalMilliseconds,
+                Exception = new OperationCanceledException($"Trial {settings.TrialId} was cancelled: {why}.", e),
+            };
+        }
+        catch (Exception e)
+        {
+            return new TrialResult { TrialSettings = settings, Status = TrialStatus.Failed, DurationInMilliseconds = watch.Elapsed.TotalMilliseconds, Exception = e };
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using Microsoft.ML.PaperExtensions.Runtime;
+
+namespace Microsoft.ML.PaperExtensions.AutoML;
+
+/// <summary>
+/// The default trial runner: builds the pipeline from the trial's parameter, fits it on each training set of the split and
+/// scores each validation set. Every trial gets its own <see cref="MLContext"/> (seeded from the experiment's seed and the
+/// trial number, so a trial is repeatable), a token that cancels our trainers between steps and ML.NET's through
+/// ML.NET's cancellation of that context, and a libtorch thread limit so that parallel trials share the cores.
+/// </summary>
+public sealed class SweepablePipelineRunner : ITrialRunner
+{
+    private readonly MLContext _mlContext;
+    private readonly SweepablePipeline _pipeline;
+    private readonly DatasetSplit _split;
+    private readonly AutoMLMetric _metric;
+    private readonly int _seed;
+
+    /// <summary>Creates the runner.</summary>
+    /// <param name="mlContext">The experiment's context: its GPU settings carry over to each trial's context.</param>
+    /// <param name="pipeline">The pipeline to build.</param>
+    /// <param name="split">Training and validation rows.</param>
+    /// <param name="metric">The metric of the validation rows.</param>
+    /// <param name="seed">Seed of the trials' contexts (trial i uses seed + i).</param>
+    /// <param name="threadsPerTrial">The most libtorch threads a trial's fits use; null for the fits' own choice.</param>
+    public SweepablePipelineRunner(MLContext mlContext, SweepablePipeline pipeline, DatasetSplit split, AutoMLMetric metric, int seed = 0, int? threadsPerTrial = null)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(split);
+        ArgumentNullException.ThrowIfNull(metric);
+        if (threadsPerTrial is < 1) throw new ArgumentOutOfRangeException(nameof(threadsPerTrial), threadsPerTrial, "threadsPerTrial must be at least 1.");
+        _mlContext = mlContext;
+        _pipeline = pipeline;
+        _split = split;
+        _metric = metric;
+        _seed = seed;
+        ThreadsPerTrial = threadsPerTrial;
+    }
+
+    /// <summary>The most libtorch threads a trial's fits use; null for the fits' own choice.</summary>
+    public int? ThreadsPerTrial { get; }
+
+    /// <inheritdoc />
+    public Task<TrialResult> RunAsync(TrialSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return Task.Factory.StartNew(() => Run(settings, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private TrialResult Run(TrialSettings settings, CancellationToken cancellationToken)
+    {
+        using var limit = ThreadsPerTrial is { } threads ? ThreadPolicy.LimitTo(threads) : null;
+        var metrics = new List<double>(_split.Folds.Count);
+        var trialContext = TrialContext(settings);
+        ITransformer? model = null;
+        foreach (var (train, validation) in _split.Folds)
+        {
+            (model as IDisposable)?.Dispose();
+            model = Fit(trialContext, settings, train, cancellationToken);
+            var value = _metric.Evaluate(trialContext, model.Transform(validation));
+            if (!double.IsFinite(value))
+                throw new InvalidOperationException($"The metric '{_metric.Name}' is {value} on the validation rows of fold {metrics.Count + 1}.");
+            metrics.Add(value);
+        }
+        var mean = metrics.Average();
+        return new TrialResult
+        {
+            TrialSettings = settings,
+            Status = TrialStatus.Completed,
+            Metric = mean,
+            Loss = _metric.IsMaximize ? -mean : mean,
+            FoldMetrics = metrics,
+            Model = model,
+        };
+    }
+
+    /// <summary>Fits the trial's pipeline on all rows of a cross-validated split (the final model after the search).</summary>
+    internal ITransformer Refit(TrialSettings settings, CancellationToken cancellationToken)
+    {
+        using var limit = ThreadsPerTrial is { } threads ? ThreadPolicy.LimitTo(threads) : null;
+        return Fit(TrialContext(settings), settings, _split.RefitData ?? throw new InvalidOperationException("Only a cross-validated split is refitted."), cancellationToken);
+    }
+
+    // ML.NET's trainers stop at their next check once their context is cancelled; the method is internal to ML.NET (the
+    // Microsoft.ML.Experimental package exposes it), hence reflection. Without it, an ML.NET fit runs to its end.
+    private static readonly System.Reflection.MethodInfo? CancelExecution =
+        typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public);
+
+    // MLContext is not thread-safe: each trial has its own.
+    private MLContext TrialContext(TrialSettings settings) => new(unchecked(_seed + settings.TrialId))
+    {
+        GpuDeviceId = _mlContext.GpuDeviceId,
+        FallbackToCpu = _mlContext.FallbackToCpu,
+    };
+
+    private ITransformer Fit(MLContext trialContext, TrialSettings settings, IDataView train, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var cancelMlNet = cancellationToken.Register(() => CancelExecution?.Invoke(trialContext, null));
+        var estimator = _pipeline.Build(trialContext, settings.Parameter);
+        var model = estimator.Fit(train, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        return model;
+    }
+}

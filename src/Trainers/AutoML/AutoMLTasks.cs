@@ -1,0 +1,147 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.AutoML;
+using Microsoft.ML.Transforms;
+
+namespace Microsoft.ML.PaperExtensions;
+
+/// <summary>What a task experiment searches and how it scores: the columns, the metric, the validation scheme.</summary>
+public sealed class AutoMLTaskOptions
+{
+    /// <summary>The task; it chooses the trainers and the metrics.</summary>
+    public AutoMLTask Task { get; set; } = AutoMLTask.Multiclass;
+
+    /// <summary>The label (all tasks but survival). A numeric or text label of a classification task becomes a key, ordered by value.</summary>
+    public string LabelColumnName { get; set; } = ColumnNames.Label;
+
+    /// <summary>The feature vector (all tasks but survival).</summary>
+    public string FeatureColumnName { get; set; } = ColumnNames.Features;
+
+    /// <summary>Survival: observed time.</summary>
+    public string TimeColumnName { get; set; } = "Time";
+
+    /// <summary>Survival: event indicator.</summary>
+    public string EventColumnName { get; set; } = "Event";
+
+    /// <summary>Survival: the event column's value that means an event; null for 0/1 or Boolean.</summary>
+    public double? EventValue { get; set; }
+
+    /// <summary>Survival: the candidate covariates; where each goes (PH, AFT, shape or nowhere) is part of the search.</summary>
+    public string[] SurvivalFeatureColumnNames { get; set; } = [];
+
+    /// <summary>The metric's name (see <see cref="AutoMLMetric.NamesFor"/>); null for the task's default.</summary>
+    public string? MetricName { get; set; }
+
+    /// <summary>Folds of the cross-validation that scores each trial; 0 holds out a random 20 % instead.</summary>
+    public int NumberOfFolds { get; set; } = 5;
+
+    /// <summary>Seed of the split, the tuner and the trials; null draws one from the MLContext.</summary>
+    public int? Seed { get; set; }
+}
+
+/// <summary>The best trial of a one-call search, with every trial and the metric.</summary>
+/// <param name="BestTrial">The best completed trial; its <see cref="TrialResult.Model"/> is the fitted pipeline.</param>
+/// <param name="Trials">Every trial, in the order they ended.</param>
+/// <param name="Metric">The metric the trials were compared by.</param>
+public sealed record AutoMLRun(TrialResult BestTrial, IReadOnlyList<TrialResult> Trials, AutoMLMetric Metric);
+
+/// <summary>Task experiments on <c>mlContext.PaperAutoML()</c>: the trainers of each task, ours and ML.NET's, side by side.</summary>
+public static class AutoMLTaskExtensions
+{
+    /// <summary>
+    /// The trainers searched for a task: ordinal PRESTO, proportional odds, and ML.NET's L-BFGS and SDCA maximum entropy and
+    /// LightGBM; survival the flexible parametric model; semi-supervised WAD (with its baselines as a choice) and ML.NET's L-BFGS
+    /// maximum entropy on the labelled rows; multiclass, binary and regression ML.NET's linear trainers, FastTree and LightGBM.
+    /// </summary>
+    /// <exception cref="ArgumentException">Text classification: its pipeline needs a model, see <see cref="SweepableTrainers.TextFineTuning"/>.</exception>
+    public static SweepablePipeline CreatePipeline(this PaperAutoMLCatalog catalog, AutoMLTaskOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        string label = options.LabelColumnName, features = options.FeatureColumnName;
+        return options.Task switch
+        {
+            AutoMLTask.Ordinal => new SweepablePipeline(SweepableTrainers.Presto(label, features), SweepableTrainers.ProportionalOdds(label, features),
+                SweepableTrainers.LbfgsMaximumEntropy(label, features), SweepableTrainers.SdcaMaximumEntropy(label, features), SweepableTrainers.LightGbmMulticlass(label, features)),
+            AutoMLTask.Survival => new SweepablePipeline(SweepableTrainers.FlexibleSurvival(options.TimeColumnName, options.EventColumnName, options.SurvivalFeatureColumnNames, options.EventValue)),
+            AutoMLTask.SemiSupervised => new SweepablePipeline(SweepableTrainers.Wad(label, features), SweepableTrainers.LbfgsMaximumEntropy(label, features)),
+            AutoMLTask.Multiclass => new SweepablePipeline(SweepableTrainers.LbfgsMaximumEntropy(label, features), SweepableTrainers.SdcaMaximumEntropy(label, features),
+                SweepableTrainers.FastTreeOneVersusAll(label, features), SweepableTrainers.LightGbmMulticlass(label, features)),
+            AutoMLTask.Binary => new SweepablePipeline(SweepableTrainers.LbfgsLogisticRegression(label, features), SweepableTrainers.SdcaLogisticRegression(label, features),
+                SweepableTrainers.FastTreeBinary(label, features), SweepableTrainers.LightGbmBinary(label, features)),
+            AutoMLTask.Regression => new SweepablePipeline(SweepableTrainers.SdcaRegression(label, features), SweepableTrainers.FastTreeRegression(label, features),
+                SweepableTrainers.LightGbmRegression(label, features)),
+            AutoMLTask.TextClassification => throw new ArgumentException(
+                "A text-classification pipeline needs the pretrained model: use SweepableTrainers.TextFineTuning(options) with CreateExperiment().SetPipeline.", nameof(options)),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Task, $"Unknown task {options.Task}."),
+        };
+    }
+
+    /// <summary>
+    /// An experiment for a task on <paramref name="data"/>: the task's pipeline, its metric, and K-fold cross-validation (or a
+    /// 20 % holdout); semi-supervised rows without a label always stay in training. Set the time budget, tuner or monitor on
+    /// the result, then <c>RunAsync</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A column is missing, the metric does not fit the task, or the folds do not fit the data.</exception>
+    public static AutoMLExperiment CreateExperiment(this PaperAutoMLCatalog catalog, IDataView data, AutoMLTaskOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        var metric = AutoMLMetric.For(options.Task, options.MetricName, options.LabelColumnName, options.TimeColumnName, options.EventColumnName, options.EventValue);
+        var pipeline = catalog.CreatePipeline(options);
+        var columns = options.Task == AutoMLTask.Survival
+            ? [options.TimeColumnName, options.EventColumnName, .. options.SurvivalFeatureColumnNames]
+            : new[] { options.LabelColumnName, options.FeatureColumnName };
+        foreach (var column in columns.Where(c => data.Schema.GetColumnOrNull(c) is null))
+            throw new ArgumentException($"Column '{column}' was not found in the data (columns: {string.Join(", ", data.Schema.Where(c => !c.IsHidden).Select(c => c.Name))}).", nameof(data));
+        if (options.NumberOfFolds is 1 or < 0)
+            throw new ArgumentOutOfRangeException(nameof(options), options.NumberOfFolds, $"NumberOfFolds must be 0 (a 20 % holdout) or at least 2, but is {options.NumberOfFolds}.");
+
+        var ml = catalog.Context;
+        if (options.Task is AutoMLTask.Ordinal or AutoMLTask.SemiSupervised or AutoMLTask.Multiclass && data.Schema[options.LabelColumnName].Type is not KeyDataViewType)
+        {
+            // ML.NET's multiclass trainers need a key label; ordered by value, the classes keep their order (1 < 2 < ...).
+            var toKey = ml.Transforms.Conversion.MapValueToKey(options.LabelColumnName, keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue);
+            data = toKey.Fit(data).Transform(data);
+        }
+        data = ml.Data.Cache(data);
+        var seed = options.Seed ?? ((Microsoft.ML.Runtime.IHostEnvironment)ml).Register("AutoML").Rand.Next();
+        var stayInTraining = options.Task == AutoMLTask.SemiSupervised ? options.LabelColumnName : null;
+        var split = options.NumberOfFolds == 0
+            ? DatasetSplit.Random(data, 0.2, seed, stayInTraining)
+            : DatasetSplit.CrossValidation(data, options.NumberOfFolds, seed, stayInTraining);
+        return catalog.CreateExperiment().SetPipeline(pipeline).SetMetric(metric).SetDataset(split).SetSeed(seed);
+    }
+
+    /// <summary>One call: searches a task's trainers on <paramref name="data"/> for <paramref name="trainingTimeInSeconds"/> and returns the best.</summary>
+    /// <exception cref="InvalidOperationException">No trial completed within the time (no model is returned).</exception>
+    public static async Task<AutoMLRun> RunAsync(this PaperAutoMLCatalog catalog, IDataView data, AutoMLTaskOptions options, double trainingTimeInSeconds,
+        CancellationToken cancellationToken = default)
+    {
+        var experiment = catalog.CreateExperiment(data, options).SetTrainingTimeInSeconds(trainingTimeInSeconds);
+        var metric = AutoMLMetric.For(options.Task, options.MetricName, options.LabelColumnName, options.TimeColumnName, options.EventColumnName, options.EventValue);
+        var best = await experiment.RunAsync(cancellationToken);
+        return new AutoMLRun(best, experiment.Trials, metric);
+    }
+
+    /// <summary>One call for ordinal data: PRESTO and the others searched by the multi-class Brier score (or <paramref name="metricName"/>).</summary>
+    public static Task<AutoMLRun> OrdinalAsync(this PaperAutoMLCatalog catalog, IDataView data, string labelColumnName = ColumnNames.Label,
+        string featureColumnName = ColumnNames.Features, double trainingTimeInSeconds = 60, string? metricName = null, CancellationToken cancellationToken = default) =>
+        catalog.RunAsync(data, new AutoMLTaskOptions { Task = AutoMLTask.Ordinal, LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, MetricName = metricName },
+            trainingTimeInSeconds, cancellationToken);
+
+    /// <summary>One call for survival data: covariate placement and baseline searched by Harrell's C (or <paramref name="metricName"/>).</summary>
+    public static Task<AutoMLRun> SurvivalAsync(this PaperAutoMLCatalog catalog, IDataView data, string timeColumnName, string eventColumnName,
+        string[] candidateFeatureColumnNames, double trainingTimeInSeconds = 60, string? metricName = null, CancellationToken cancellationToken = default) =>
+        catalog.RunAsync(data, new AutoMLTaskOptions
+        {
+            Task = AutoMLTask.Survival, TimeColumnName = timeColumnName, EventColumnName = eventColumnName,
+            SurvivalFeatureColumnNames = candidateFeatureColumnNames, MetricName = metricName,
+        }, trainingTimeInSeconds, cancellationToken);
+
+    /// <summary>One call for semi-supervised data (missing labels = unlabelled rows), scored on held-out labelled rows by accuracy (or <paramref name="metricName"/>).</summary>
+    public static Task<AutoMLRun> SemiSupervisedAsync(this PaperAutoMLCatalog catalog, IDataView data, string labelColumnName = ColumnNames.Label,
+        string featureColumnName = ColumnNames.Features, double trainingTimeInSeconds = 60, string? metricName = null, CancellationToken cancellationToken = default) =>
+        catalog.RunAsync(data, new AutoMLTaskOptions { Task = AutoMLTask.SemiSupervised, LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, MetricName = metricName },
+            trainingTimeInSeconds, cancellationToken);
+}

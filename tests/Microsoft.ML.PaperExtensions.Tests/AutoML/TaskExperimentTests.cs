@@ -1,0 +1,119 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.AutoML;
+using Microsoft.ML.PaperExtensions.TestSupport;
+
+namespace Microsoft.ML.PaperExtensions.Tests.AutoML;
+
+[TestClass]
+public sealed class TaskExperimentTests
+{
+    private static string DataFile(string name) => Path.Combine(AppContext.BaseDirectory, "Data", name);
+
+    [TestMethod]
+    public async Task An_ordinal_search_tries_each_trainer_and_its_best_pipeline_saves_and_loads()
+    {
+        var ml = new MLContext(1);
+        var soup = SoupFeatures.Load(ml, DataFile("soup.csv"));
+        var options = new AutoMLTaskOptions { Task = AutoMLTask.Ordinal, NumberOfFolds = 3, Seed = 4 };
+        var experiment = ml.PaperAutoML().CreateExperiment(soup, options).SetMaxModelToExplore(7);
+        var best = await experiment.RunAsync();
+
+        var trainers = experiment.Trials.Select(t => t.TrainerName).ToList();
+        CollectionAssert.AreEqual(new[] { "Presto", "ProportionalOdds", "LbfgsMaximumEntropy", "SdcaMaximumEntropy", "LightGbm" }, trainers.Take(5).ToArray(),
+            "each trainer once, in pipeline order, before the search chooses");
+        Assert.IsTrue(experiment.Trials.All(t => t.Status == TrialStatus.Completed), string.Join("; ", experiment.Trials.Select(t => t.Exception?.Message)));
+        Assert.AreEqual(experiment.Trials.Min(t => t.Metric), best.Metric, "brier: lower is better");
+        Assert.AreEqual(3, best.FoldMetrics.Count);
+        Assert.AreEqual(best.FoldMetrics.Average(), best.Metric, 1e-12);
+        // A multi-class Brier score of six classes below the uniform guess's 5/6.
+        Assert.IsTrue(best.Metric is > 0.3 and < 5.0 / 6, $"{best.Metric}");
+
+        // The best pipeline (refitted on all rows) is an ordinary model: save, load, same probabilities.
+        var path = Path.Combine(Path.GetTempPath(), $"automl-{Guid.NewGuid():N}.zip");
+        try
+        {
+            var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(soup).Transform(soup);
+            ml.Model.Save(best.Model!, keyed.Schema, path);
+            var loaded = ml.Model.Load(path, out _);
+            var before = ml.Data.CreateEnumerable<Scored>(best.Model!.Transform(keyed), false).Take(20).ToList();
+            var after = ml.Data.CreateEnumerable<Scored>(loaded.Transform(keyed), false).Take(20).ToList();
+            for (var i = 0; i < before.Count; i++) CollectionAssert.AreEqual(before[i].Score, after[i].Score);
+            (loaded as IDisposable)?.Dispose();
+        }
+        finally
+        {
+            File.Delete(path);
+            (best.Model as IDisposable)?.Dispose();
+        }
+    }
+
+    private sealed class Scored
+    {
+        public float[] Score { get; set; } = [];
+    }
+
+    [TestMethod]
+    public async Task A_survival_search_places_covariates_and_scores_by_concordance()
+    {
+        var ml = new MLContext(1);
+        var lung = ml.Data.LoadFromTextFile(DataFile("veteran.csv"), [
+            new TextLoader.Column("Time", DataKind.Single, 2), new TextLoader.Column("Status", DataKind.Single, 3),
+            new TextLoader.Column("Karno", DataKind.Single, 4), new TextLoader.Column("Age", DataKind.Single, 6), new TextLoader.Column("Prior", DataKind.Single, 7),
+        ], separatorChar: ',', hasHeader: true, allowQuoting: true);
+        var options = new AutoMLTaskOptions
+        {
+            Task = AutoMLTask.Survival, TimeColumnName = "Time", EventColumnName = "Status", SurvivalFeatureColumnNames = ["Karno", "Age", "Prior"], NumberOfFolds = 3, Seed = 2,
+        };
+        var experiment = ml.PaperAutoML().CreateExperiment(lung, options).SetMaxModelToExplore(6);
+        var best = await experiment.RunAsync();
+
+        var first = experiment.Trials.First(t => t.TrialSettings.TrialId == 0);
+        Assert.AreEqual("{\"FlexibleSurvival\":{\"Baseline\":\"weibull\",\"Place:Age\":\"ph\",\"Place:Karno\":\"ph\",\"Place:Prior\":\"ph\"},\"Trainer\":\"FlexibleSurvival\"}",
+            first.TrialSettings.Parameter.ToString(), "the search starts from a Weibull PH model of every covariate");
+        // Karnofsky score is strongly prognostic in the veteran data: concordance well above chance.
+        Assert.IsTrue(best.Metric is > 0.65 and < 0.8, $"{best.Metric}");
+        Assert.IsTrue(best.Metric >= first.Metric);
+        (best.Model as IDisposable)?.Dispose();
+    }
+
+    [TestMethod]
+    public void A_semi_supervised_split_holds_out_only_labelled_rows()
+    {
+        var ml = new MLContext(1);
+        var rows = Enumerable.Range(0, 40).Select(i => new LabelRow { Label = i % 4 == 0 ? i % 3 : float.NaN, X = i }).ToArray();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var split = DatasetSplit.CrossValidation(data, 5, seed: 3, unlabeledStayInTraining: "Label");
+
+        var heldOut = new List<float>();
+        foreach (var (train, validation) in split.Folds)
+        {
+            var trainX = train.GetColumn<float>("X").ToList();
+            var validationX = validation.GetColumn<float>("X").ToList();
+            Assert.IsTrue(validation.GetColumn<float>("Label").All(l => !float.IsNaN(l)));
+            Assert.AreEqual(30, trainX.Count(x => x % 4 != 0), "every unlabelled row trains in every fold");
+            Assert.AreEqual(40, trainX.Count + validationX.Count);
+            heldOut.AddRange(validationX);
+        }
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, 10).Select(i => 4f * i).ToArray(), heldOut.ToArray(), "each labelled row is held out once");
+    }
+
+    private sealed class LabelRow
+    {
+        public float Label { get; set; }
+
+        public float X { get; set; }
+    }
+
+    [TestMethod]
+    public void Metrics_that_do_not_exist_or_do_not_fit_the_task_are_refused_with_the_valid_ones()
+    {
+        var unknown = Assert.ThrowsExactly<ArgumentException>(() => AutoMLMetric.For(AutoMLTask.Ordinal, "auroc"));
+        StringAssert.Contains(unknown.Message, "brier, rps, rarebrier, qwk");
+        var misplaced = Assert.ThrowsExactly<ArgumentException>(() => AutoMLMetric.For(AutoMLTask.Survival, "brier"));
+        StringAssert.Contains(misplaced.Message, "'brier' is a metric of: ordinal");
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new LabelRow { Label = 1, X = 1 }, new LabelRow { Label = 2, X = 2 } });
+        var missing = Assert.ThrowsExactly<ArgumentException>(() => ml.PaperAutoML().CreateExperiment(data, new AutoMLTaskOptions { Task = AutoMLTask.Multiclass }));
+        StringAssert.Contains(missing.Message, "Column 'Features' was not found");
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.ML.PaperExtensions.AutoML;
+
+namespace Microsoft.ML.PaperExtensions.Tests.AutoML;
+
+// Inside a namespace under Microsoft.ML, the name SearchSpace would otherwise mean the namespace Microsoft.ML.SearchSpace.
+using SearchSpace = Microsoft.ML.PaperExtensions.AutoML.SearchSpace;
+
+/// <summary>A trial runner that scores a parameter by a function (no model), optionally taking time and throwing.</summary>
+internal sealed class FunctionRunner(Func<Parameter, double> loss, TimeSpan? duration = null) : ITrialRunner
+{
+    public async Task<TrialResult> RunAsync(TrialSettings settings, CancellationToken cancellationToken)
+    {
+        if (duration is { } wait) await Task.Delay(wait, cancellationToken);
+        var value = loss(settings.Parameter);
+        return new TrialResult { TrialSettings = settings, Status = TrialStatus.Completed, Metric = value, Loss = value, FoldMetrics = [value] };
+    }
+}
+
+[TestClass]
+public sealed class TunerTests
+{
+    private static readonly double[] Minimum = [1.3, -2.1, 0.7, 3.2];
+
+    /// <summary>Four reals in [-5, 5] (starting at 0); the loss is the squared distance to <see cref="Minimum"/>.</summary>
+    private static SearchSpace Box() => new(Enumerable.Range(0, 4).Select(i => KeyValuePair.Create($"x{i}", (OptionBase)new UniformDoubleOption(-5, 5, init: 0))));
+
+    private static double Quadratic(Parameter p) => Enumerable.Range(0, 4).Sum(i => Math.Pow((double)p[$"x{i}"] - Minimum[i], 2));
+
+    private static async Task<double> BestLoss(ITuner tuner, int trials)
+    {
+        var experiment = new MLContext(1).PaperAutoML().CreateExperiment().SetTuner(tuner).SetTrialRunner(new FunctionRunner(Quadratic)).SetMaxModelToExplore(trials);
+        return (await experiment.RunAsync()).Loss;
+    }
+
+    [TestMethod]
+    public async Task Cost_frugal_search_finds_the_minimum_of_a_quadratic_where_random_search_at_the_same_budget_does_not()
+    {
+        // 120 trials in [-5, 5]^4. Random search's best squared distance is about 2 at this budget (a ball of radius 1.4
+        // holds 1/120 of the box); the local search walks to the minimum.
+        var seeds = Enumerable.Range(1, 5).ToArray();
+        var frugal = new List<double>();
+        var random = new List<double>();
+        foreach (var seed in seeds)
+        {
+            frugal.Add(await BestLoss(new CostFrugalTuner(Box(), seed), 120));
+            random.Add(await BestLoss(new RandomSearchTuner(Box(), seed), 120));
+        }
+        Assert.IsTrue(frugal.All(l => l < 0.05), "cost-frugal: " + string.Join(", ", frugal));
+        Assert.IsTrue(random.All(l => l > 0.2), "random: " + string.Join(", ", random));
+    }
+
+    [TestMethod]
+    public async Task The_same_seed_gives_the_same_trials()
+    {
+        foreach (var make in new Func<int, ITuner>[] { s => new CostFrugalTuner(Box(), s), s => new RandomSearchTuner(Box(), s) })
+        {
+            async Task<string[]> Run(int seed)
+            {
+                var experiment = new MLContext(1).PaperAutoML().CreateExperiment().SetTuner(make(seed)).SetTrialRunner(new FunctionRunner(Quadratic)).SetMaxModelToExplore(30);
+                await experiment.RunAsync();
+                return [.. experiment.Trials.Select(t => t.TrialSettings.Parameter.ToString())];
+            }
+            var first = await Run(7);
+            CollectionAssert.AreEqual(first, await Run(7));
+            CollectionAssert.AreNotEqual(first, await Run(8));
+        }
+    }
+
+    [TestMethod]
+    public async Task Cost_frugal_search_starts_from_the_initial_values()
+    {
+        var experiment = new MLContext(1).PaperAutoML().CreateExperiment().SetTuner(new CostFrugalTuner(Box(), 3)).SetTrialRunner(new FunctionRunner(Quadratic)).SetMaxModelToExplore(1);
+        await experiment.RunAsync();
+        Assert.AreEqual("{\"x0\":0,\"x1\":0,\"x2\":0,\"x3\":0}", experiment.Trials[0].TrialSettings.Parameter.ToString());
+    }
+
+    [TestMethod]
+    public async Task Cost_frugal_search_spends_more_trials_on_the_trainer_that_wins()
+    {
+        // Two branches: "Good" reaches loss 0, "Poor" never goes below 10.
+        var space = new BranchSearchSpace([KeyValuePair.Create("Poor", Box()), KeyValuePair.Create("Good", Box())]);
+        double Loss(Parameter p)
+        {
+            var (name, _, options) = space.Split(p);
+            return Quadratic(options) + (name == "Poor" ? 10 : 0);
+        }
+        var experiment = new MLContext(1).PaperAutoML().CreateExperiment().SetTuner(new CostFrugalTuner(space, 2))
+            .SetTrialRunner(new FunctionRunner(Loss, TimeSpan.FromMilliseconds(1))).SetMaxModelToExplore(80);
+        var best = await experiment.RunAsync();
+
+        Assert.AreEqual("Good", best.TrainerName);
+        var good = experiment.Trials.Count(t => t.TrainerName == "Good");
+        Assert.IsTrue(good > 50, $"{good} of 80 trials on the better trainer");
+        Assert.AreEqual("Poor", experiment.Trials[0].TrainerName, "each trainer is tried once, in pipeline order");
+    }
+
+    [TestMethod]
+    public async Task Grid_search_ends_the_experiment_when_the_grid_is_done()
+    {
+        var space = new SearchSpace { ["a"] = new ChoiceOption(1, 2, 3), ["b"] = new UniformDoubleOption(0, 1) };
+        var experiment = new MLContext(1).PaperAutoML().CreateExperiment().SetTuner(new GridSearchTuner(space, steps: 2))
+            .SetTrialRunner(new FunctionRunner(p => (int)p["a"] + (double)p["b"]));
+        var best = await experiment.RunAsync();
+        Assert.AreEqual(6, experiment.Trials.Count);
+        Assert.AreEqual(6, experiment.Trials.Select(t => t.TrialSettings.Parameter).Distinct().Count());
+        Assert.AreEqual(1.0, best.Loss);
+    }
+}
