@@ -11,5 +11,6 @@ var root = new RootCommand("mlnet-papers: fit and evaluate Microsoft.ML.PaperExt
     EmbedCommand.Create(),
     FineTuneCommand.Create(),
     QuantizeCommand.Create(),
+    AutoMLCommand.Create(),
 };
 return await CliRunner.RunAsync(root, args);

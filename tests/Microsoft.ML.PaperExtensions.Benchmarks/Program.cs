@@ -30,6 +30,14 @@ if (args is ["digits-splits", var folder, .. var more])
     SemiSupervisedQuality.ExportSplits(folder, more.Length > 0 ? int.Parse(more[0], CultureInfo.InvariantCulture) : 5);
     return 0;
 }
+// ./build.sh bench automl-quality [seeds] [tasks]: defaults, random search and the cost-frugal tuner on ordinal, lung, veteran and
+// digits at the same trial budget, scored on held-out rows (AutoMLQuality.cs); CSV on stdout.
+if (args is ["automl-quality", .. var automl])
+{
+    AutoMLQuality.Run(automl.Length > 0 ? int.Parse(automl[0], CultureInfo.InvariantCulture) : 3,
+        automl.Length > 1 ? automl[1].Split(',') : ["ordinal", "lung", "veteran", "digits"]);
+    return 0;
+}
 // ./build.sh bench presto-simulation [replicates]: the PRESTO paper's simulations 4.1 and 4.2 (PrestoSimulation.cs), median
 // rare-class MSE ratios of PRESTO against proportional odds and a separate logistic regression, next to the paper's.
 if (args is ["presto-simulation", .. var count])

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.Runtime;
 
 namespace Microsoft.ML.PaperExtensions.AutoML;
@@ -35,6 +36,7 @@ public sealed class AutoMLExperiment
     private int _parallelTrials = 1;
     private int _maxFailures = 10;
     private int? _seed;
+    private ITransformer? _fittedPrefix;
 
     internal AutoMLExperiment(MLContext mlContext) => _mlContext = mlContext;
 
@@ -178,6 +180,16 @@ public sealed class AutoMLExperiment
         return this;
     }
 
+    /// <summary>
+    /// A transformer fitted on all rows before the split (a task experiment's label-to-key mapping): the data the trials see went
+    /// through it, and the returned model starts with it, so that it scores data in the caller's layout.
+    /// </summary>
+    internal AutoMLExperiment SetFittedPrefix(ITransformer prefix)
+    {
+        _fittedPrefix = prefix;
+        return this;
+    }
+
     private int Seed => _seed ??= ((Microsoft.ML.Runtime.IHostEnvironment)_mlContext).Register(nameof(AutoMLExperiment)).Rand.Next();
 
     /// <summary>
@@ -220,6 +232,7 @@ public sealed class AutoMLExperiment
             (best.Model as IDisposable)?.Dispose();
             best.Model = await Task.Run(() => pipelineRunner.Refit(best.TrialSettings, cancellationToken), CancellationToken.None);
         }
+        if (_fittedPrefix is not null && best.Model is not null) best.Model = new TransformerChain<ITransformer>(_fittedPrefix, best.Model);
         TrainingContext.Log(_mlContext, nameof(AutoMLExperiment), $"{_trials.Count} trials in {watch.Elapsed.TotalSeconds:F1} s; best: trial {best.TrialSettings.TrialId}, " +
             $"{_metric?.Name ?? "metric"} {best.Metric:G6}, {best.TrialSettings.Parameter}");
         return best;

@@ -68,8 +68,9 @@ public sealed class GridSearchTuner : ITuner
 /// failed direction.</para>
 /// <para>ECI (a simplification of FLAML's, stated here because the papers leave it open): each trainer is tried once first,
 /// in pipeline order. Then trainer i, with best loss b_i, time spent T_i, time since its last improvement t_i, last trial cost
-/// c_i and improvement rate r_i = (first loss - b_i) / T_i, has ECI_i = max(c_i, t_i, (b_i - b*) / r_i), capped at 4 T_i so that
-/// no trainer starves; trainers are drawn with probability proportional to 1 / ECI_i.</para>
+/// c_i and improvement rate r_i = (first loss - b_i) / T_i, has ECI_i = max(c_i, t_i, (b_i - b*) / r_i), capped at 4 max(T_i, mean T)
+/// so that no trainer starves (and a cheap trainer that never improves is not drawn for being cheap); trainers are drawn
+/// with probability proportional to 1 / ECI_i.</para>
 /// </remarks>
 public sealed class CostFrugalTuner : ITuner
 {
@@ -122,7 +123,8 @@ public sealed class CostFrugalTuner : ITuner
         if (open.FirstOrDefault(i => _branches[i].Search.Trials == 0, -1) is var untried and >= 0) return untried;
         if (open.Count == 1) return open[0];
         var best = open.Min(i => _branches[i].Search.BestLoss);
-        var weights = open.Select(i => 1 / _branches[i].Search.CostForImprovement(best)).ToArray();
+        var averageTime = open.Average(i => _branches[i].Search.TimeSpent);
+        var weights = open.Select(i => 1 / _branches[i].Search.CostForImprovement(best, averageTime)).ToArray();
         var draw = _random.NextDouble() * weights.Sum();
         for (var k = 0; k < open.Count; k++)
         {
@@ -169,7 +171,12 @@ public sealed class CostFrugalTuner : ITuner
 
         public (double[] Point, bool Mirror, Parameter Parameter) Next()
         {
-            if (Trials == 0 && _tried.Count == 0) return Take(_incumbent, mirror: false);
+            if (_tried.Count == 0)
+            {
+                // The initial values themselves (not their round trip through the feature space).
+                _tried.Add(_space.DefaultParameter);
+                return (_incumbent, false, _space.DefaultParameter);
+            }
             for (var attempt = 0; attempt < MaxDuplicateDraws; attempt++)
             {
                 bool mirror;
@@ -226,9 +233,11 @@ public sealed class CostFrugalTuner : ITuner
             }
         }
 
-        public double CostForImprovement(double globalBest)
+        public double TimeSpent => _timeSpent;
+
+        public double CostForImprovement(double globalBest, double averageTime)
         {
-            var cap = 4 * Math.Max(_timeSpent, 1e-6);
+            var cap = 4 * Math.Max(Math.Max(_timeSpent, averageTime), 1e-6);
             var sinceImprovement = _timeSpent - _timeAtBest;
             var gap = BestLoss - globalBest;
             var rate = double.IsFinite(_firstLoss) && double.IsFinite(BestLoss) ? (_firstLoss - BestLoss) / Math.Max(_timeSpent, 1e-6) : 0;

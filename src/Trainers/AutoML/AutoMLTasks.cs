@@ -10,7 +10,10 @@ public sealed class AutoMLTaskOptions
     /// <summary>The task; it chooses the trainers and the metrics.</summary>
     public AutoMLTask Task { get; set; } = AutoMLTask.Multiclass;
 
-    /// <summary>The label (all tasks but survival). A numeric or text label of a classification task becomes a key, ordered by value.</summary>
+    /// <summary>
+    /// The label (all tasks but survival). A numeric or text label of an ordinal, semi-supervised or multiclass task becomes a
+    /// key ordered by value; the returned model starts with that mapping, so it scores data in the original layout (with the label column, as ML.NET's AutoML pipelines do).
+    /// </summary>
     public string LabelColumnName { get; set; } = ColumnNames.Label;
 
     /// <summary>The feature vector (all tasks but survival).</summary>
@@ -98,11 +101,13 @@ public static class AutoMLTaskExtensions
             throw new ArgumentOutOfRangeException(nameof(options), options.NumberOfFolds, $"NumberOfFolds must be 0 (a 20 % holdout) or at least 2, but is {options.NumberOfFolds}.");
 
         var ml = catalog.Context;
+        ITransformer? toKey = null;
         if (options.Task is AutoMLTask.Ordinal or AutoMLTask.SemiSupervised or AutoMLTask.Multiclass && data.Schema[options.LabelColumnName].Type is not KeyDataViewType)
         {
-            // ML.NET's multiclass trainers need a key label; ordered by value, the classes keep their order (1 < 2 < ...).
-            var toKey = ml.Transforms.Conversion.MapValueToKey(options.LabelColumnName, keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue);
-            data = toKey.Fit(data).Transform(data);
+            // ML.NET's multiclass trainers need a key label; ordered by value, the classes keep their order (1 < 2 < ...). It
+            // is fitted on all rows, so every fold knows every class, and the returned model starts with it.
+            toKey = ml.Transforms.Conversion.MapValueToKey(options.LabelColumnName, keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(data);
+            data = toKey.Transform(data);
         }
         data = ml.Data.Cache(data);
         var seed = options.Seed ?? ((Microsoft.ML.Runtime.IHostEnvironment)ml).Register("AutoML").Rand.Next();
@@ -110,7 +115,8 @@ public static class AutoMLTaskExtensions
         var split = options.NumberOfFolds == 0
             ? DatasetSplit.Random(data, 0.2, seed, stayInTraining)
             : DatasetSplit.CrossValidation(data, options.NumberOfFolds, seed, stayInTraining);
-        return catalog.CreateExperiment().SetPipeline(pipeline).SetMetric(metric).SetDataset(split).SetSeed(seed);
+        var experiment = catalog.CreateExperiment().SetPipeline(pipeline).SetMetric(metric).SetDataset(split).SetSeed(seed);
+        return toKey is null ? experiment : experiment.SetFittedPrefix(toKey);
     }
 
     /// <summary>One call: searches a task's trainers on <paramref name="data"/> for <paramref name="trainingTimeInSeconds"/> and returns the best.</summary>

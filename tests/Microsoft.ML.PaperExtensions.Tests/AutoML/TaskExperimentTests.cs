@@ -32,11 +32,10 @@ public sealed class TaskExperimentTests
         var path = Path.Combine(Path.GetTempPath(), $"automl-{Guid.NewGuid():N}.zip");
         try
         {
-            var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(soup).Transform(soup);
-            ml.Model.Save(best.Model!, keyed.Schema, path);
+            ml.Model.Save(best.Model!, soup.Schema, path);
             var loaded = ml.Model.Load(path, out _);
-            var before = ml.Data.CreateEnumerable<Scored>(best.Model!.Transform(keyed), false).Take(20).ToList();
-            var after = ml.Data.CreateEnumerable<Scored>(loaded.Transform(keyed), false).Take(20).ToList();
+            var before = ml.Data.CreateEnumerable<Scored>(best.Model!.Transform(soup), false).Take(20).ToList();
+            var after = ml.Data.CreateEnumerable<Scored>(loaded.Transform(soup), false).Take(20).ToList();
             for (var i = 0; i < before.Count; i++) CollectionAssert.AreEqual(before[i].Score, after[i].Score);
             (loaded as IDisposable)?.Dispose();
         }
