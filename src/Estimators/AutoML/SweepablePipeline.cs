@@ -28,16 +28,28 @@ public sealed class SweepableEstimator
     /// <paramref name="baseOptions"/> (column names, fixed settings) with the parameter's values set on it.
     /// </summary>
     public static SweepableEstimator Create<TOptions>(string name, TOptions baseOptions, Func<MLContext, TOptions, IEstimator<ITransformer>> factory,
-        SearchSpace? searchSpace = null) where TOptions : class
+        SearchSpace? searchSpace = null, bool runsExclusively = false) where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(baseOptions);
         ArgumentNullException.ThrowIfNull(factory);
         return new SweepableEstimator(name, searchSpace ?? SearchSpace.FromOptions<TOptions>(),
-            (ml, parameter) => factory(ml, parameter.ApplyTo(ShallowCopy(baseOptions))));
+            (ml, parameter) => factory(ml, parameter.ApplyTo(ShallowCopy(baseOptions))))
+        {
+            RunsExclusively = runsExclusively,
+        };
     }
 
     /// <summary>The name a pipeline and the trial table know it by.</summary>
     public string Name { get; }
+
+    /// <summary>
+    /// Whether its trials run with no other trial at the same time, when trials run in parallel: true for this package's
+    /// TorchSharp trainers. TorchSharp 0.107 passes implicitly converted <c>Scalar</c>s (the 1 of every <c>a + b</c>) to libtorch
+    /// without keeping them alive, so a garbage collection started by another thread can free one while libtorch reads it
+    /// (dotnet/TorchSharp#1496); parallel PRESTO trials failed with "Unknown scalar type" here. ML.NET's trainers share the
+    /// cores freely.
+    /// </summary>
+    public bool RunsExclusively { get; init; }
 
     /// <summary>The options searched.</summary>
     public SearchSpace SearchSpace { get; }
@@ -96,6 +108,9 @@ public sealed class SweepablePipeline
     public BranchSearchSpace SearchSpace => _trainers.Count == 0
         ? throw new InvalidOperationException("The pipeline has no trainer; add one with AddTrainer.")
         : new BranchSearchSpace([.. _trainers.Select(t => KeyValuePair.Create(t.Name, t.SearchSpace))]);
+
+    /// <summary>Whether the trainer a parameter chooses runs with no other trial at the same time.</summary>
+    public bool RunsExclusively(Parameter parameter) => _trainers.First(t => t.Name == SearchSpace.Split(parameter).Branch).RunsExclusively;
 
     /// <summary>The estimator of a parameter: prefix, the chosen trainer with its options, suffix.</summary>
     public IEstimator<ITransformer> Build(MLContext mlContext, Parameter parameter)

@@ -48,7 +48,25 @@ public sealed class SweepablePipelineRunner : ITrialRunner
         return Task.Factory.StartNew(() => Run(settings, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
+    // Trials take it shared; a trainer that must run alone takes it exclusively (see SweepableEstimator.RunsExclusively).
+    private readonly ReaderWriterLockSlim _exclusive = new();
+
     private TrialResult Run(TrialSettings settings, CancellationToken cancellationToken)
+    {
+        var alone = _pipeline.RunsExclusively(settings.Parameter);
+        while (!(alone ? _exclusive.TryEnterWriteLock(100) : _exclusive.TryEnterReadLock(100))) cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            return RunHoldingLock(settings, cancellationToken);
+        }
+        finally
+        {
+            if (alone) _exclusive.ExitWriteLock();
+            else _exclusive.ExitReadLock();
+        }
+    }
+
+    private TrialResult RunHoldingLock(TrialSettings settings, CancellationToken cancellationToken)
     {
         using var limit = ThreadsPerTrial is { } threads ? ThreadPolicy.LimitTo(threads) : null;
         var metrics = new List<double>(_split.Folds.Count);

@@ -15,24 +15,25 @@ namespace Microsoft.ML.PaperExtensions.AutoML;
 /// The trainers of this package and ML.NET's, each with its search space, ready for a <see cref="SweepablePipeline"/>. Our
 /// trainers' spaces are read from their options' <c>[Range]</c>/<c>[Choice]</c>/<c>[BooleanChoice]</c> attributes (the same
 /// ones Microsoft.ML.AutoML reads); ML.NET's trainers use the small options classes below, whose ranges follow
-/// Microsoft.ML.AutoML's with tree counts capped at 1,000 so that a trial stays cheap.
+/// Microsoft.ML.AutoML's with tree counts capped at 1,000 so that a trial stays cheap. Our TorchSharp trainers run their trials
+/// alone when trials run in parallel (<see cref="SweepableEstimator.RunsExclusively"/>).
 /// </summary>
 public static class SweepableTrainers
 {
     /// <summary>PRESTO (ordinal, rare end class); lambda is chosen by its own inner cross-validation in every trial.</summary>
     public static SweepableEstimator Presto(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
         SweepableEstimator.Create("Presto", new PrestoTrainer.Options { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName },
-            (ml, o) => ml.Ordinal().Trainers.Presto(o));
+            (ml, o) => ml.Ordinal().Trainers.Presto(o), runsExclusively: true);
 
     /// <summary>The proportional-odds model (no options to tune: one trial).</summary>
     public static SweepableEstimator ProportionalOdds(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
         SweepableEstimator.Create("ProportionalOdds", new ProportionalOddsTrainer.Options { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName },
-            (ml, o) => ml.Ordinal().Trainers.ProportionalOdds(o));
+            (ml, o) => ml.Ordinal().Trainers.ProportionalOdds(o), runsExclusively: true);
 
     /// <summary>
     /// The flexible parametric survival model, with the placement of every candidate covariate (none, PH scale, AFT scale or
-    /// shape) and the baseline (kappa free, Weibull kappa = 1, Burr XII kappa = 0) part of the search. The default point
-    /// puts every covariate on the PH scale of a Weibull model, the usual start.
+    /// shape) and the baseline (kappa free, Weibull kappa = 1, Burr XII kappa = 0) part of the search. The search starts from
+    /// the trainer's defaults as a user would fit them: every covariate on the PH scale, kappa estimated.
     /// </summary>
     /// <param name="timeColumnName">Observed time.</param>
     /// <param name="eventColumnName">Event indicator.</param>
@@ -41,7 +42,7 @@ public static class SweepableTrainers
     public static SweepableEstimator FlexibleSurvival(string timeColumnName, string eventColumnName, IReadOnlyList<string> candidateFeatureColumnNames, double? eventValue = null)
     {
         ArgumentNullException.ThrowIfNull(candidateFeatureColumnNames);
-        var space = new SearchSpace { [Baseline] = new ChoiceOption("weibull", "free", "burr") };
+        var space = new SearchSpace { [Baseline] = new ChoiceOption("free", "weibull", "burr") };
         foreach (var name in candidateFeatureColumnNames) space[PlacementKey(name)] = new ChoiceOption(Placements[0], Placements[1], Placements[2], Placements[3]);
         return new SweepableEstimator("FlexibleSurvival", space, (ml, p) =>
         {
@@ -56,7 +57,7 @@ public static class SweepableTrainers
                 ShapeFeatureColumnNames = On("shape"),
                 Kappa = (string)p[Baseline] switch { "weibull" => 1, "burr" => 0, _ => null },
             });
-        });
+        }) { RunsExclusively = true };
     }
 
     private const string Baseline = "Baseline";
@@ -73,14 +74,14 @@ public static class SweepableTrainers
         var space = SearchSpace.FromOptions<WadTrainer.Options>();
         space[nameof(WadTrainer.Options.Method)] = new ChoiceOption([.. Enum.GetValues<SemiSupervisedMethod>().Select(m => (object)m.ToString())], nameof(SemiSupervisedMethod.Wad));
         return SweepableEstimator.Create("Wad", new WadTrainer.Options { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName },
-            (ml, o) => ml.SemiSupervised().Trainers.Wad(o), space);
+            (ml, o) => ml.SemiSupervised().Trainers.Wad(o), space, runsExclusively: true);
     }
 
     /// <summary>The LoRA fine-tuner on a pretrained encoder (classification), its adapter options and schedule searched.</summary>
     public static SweepableEstimator TextFineTuning(TextFineTuningTrainer.Options baseOptions)
     {
         ArgumentNullException.ThrowIfNull(baseOptions);
-        return SweepableEstimator.Create("TextFineTuning", baseOptions, (ml, o) => ml.MulticlassClassification.Trainers.FineTuneText(o));
+        return SweepableEstimator.Create("TextFineTuning", baseOptions, (ml, o) => ml.MulticlassClassification.Trainers.FineTuneText(o), runsExclusively: true);
     }
 
     /// <summary>ML.NET's L-BFGS maximum entropy (multiclass).</summary>

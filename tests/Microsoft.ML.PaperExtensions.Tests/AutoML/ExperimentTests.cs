@@ -138,6 +138,31 @@ public sealed class ExperimentTests
     }
 
     [TestMethod]
+    public async Task A_pipeline_without_trainers_and_a_space_without_valid_points_are_clear_errors()
+    {
+        var ml = new MLContext(1);
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 10).Select(i => new Row { Label = i % 2, Features = [i] }));
+        var empty = await Assert.ThrowsAsync<InvalidOperationException>(() => ml.PaperAutoML().CreateExperiment().SetPipeline(new SweepablePipeline())
+            .SetDataset(data, fold: 2).SetMetric(AutoMLMetric.For(AutoMLTask.Regression)).RunAsync());
+        StringAssert.Contains(empty.Message, "no trainer");
+
+        // Every point of this space makes an estimator that cannot be built: the search stops with the reason.
+        var invalid = new SweepableEstimator("Broken", new SearchSpace { ["Rate"] = new UniformDoubleOption(-2, -1) },
+            (context, p) => context.Regression.Trainers.Sdca(new Microsoft.ML.Trainers.SdcaRegressionTrainer.Options { L2Regularization = (float)(double)p["Rate"] }));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ml.PaperAutoML().CreateExperiment().SetPipeline(invalid)
+            .SetDataset(data, fold: 2).SetMetric(AutoMLMetric.For(AutoMLTask.Regression)).SetMaximumFailedTrials(3).RunAsync());
+        StringAssert.Contains(error.Message, "3 trial(s) failed in a row");
+    }
+
+    private sealed class Row
+    {
+        public float Label { get; set; }
+
+        [Microsoft.ML.Data.VectorType(1)]
+        public float[] Features { get; set; } = [];
+    }
+
+    [TestMethod]
     public async Task What_the_search_needs_is_named_when_missing()
     {
         var ml = new MLContext(1);
