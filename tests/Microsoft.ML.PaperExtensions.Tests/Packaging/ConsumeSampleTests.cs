@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.AutoML;
 using Microsoft.ML.PaperExtensions.Ordinal;
 using Microsoft.ML.PaperExtensions.TestSupport;
 
@@ -7,7 +8,7 @@ namespace Microsoft.ML.PaperExtensions.Tests.Packaging;
 
 /// <summary>
 /// samples/PaperExtensions.Consume fits this pipeline from the NuGet packages alone and <c>./build.sh consume</c> compares its
-/// output with expected-output.txt; this test computes the same pipelines (PRESTO, then MiniLM embeddings of two sentences,
+/// output with expected-output.txt; this test computes the same pipelines (PRESTO, a three-trial AutoML search, then MiniLM embeddings of two sentences,
 /// and the same with 4-bit RTN weights, which the sample loads and runs in a second process) from the projects, so both
 /// sides equal one file.
 /// </summary>
@@ -15,7 +16,7 @@ namespace Microsoft.ML.PaperExtensions.Tests.Packaging;
 public sealed class ConsumeSampleTests
 {
     [TestMethod]
-    public void TheInRepoPipelinePredictsWhatThePackagedSampleMustPrint()
+    public async Task TheInRepoPipelinePredictsWhatThePackagedSampleMustPrint()
     {
         var ml = new MLContext(seed: 1);
         var soup = ml.Data.LoadFromTextFile(Path.Combine(AppContext.BaseDirectory, "Data", "soup.csv"),
@@ -31,6 +32,16 @@ public sealed class ConsumeSampleTests
         var lines = new[] { new Rating("Ref", "1", "No"), new Rating("Test", "2", "Yes") }.Select(r =>
             $"PROD={r.PROD} DAY={r.DAY} COLD={r.COLD}: " + string.Join(" ", engine.Predict(r).Score.Select(v => v.ToString("F6", CultureInfo.InvariantCulture))));
 
+        var featurized = ml.Transforms.Categorical.TreatmentCoding("PROD", "DAY", "COLD").Append(ml.Transforms.Concatenate("Features", "PROD", "DAY", "COLD"))
+            .Fit(soup).Transform(soup);
+        var experiment = ml.PaperAutoML().CreateExperiment(featurized, new AutoMLTaskOptions { Task = AutoMLTask.Ordinal, LabelColumnName = "SURENESS", NumberOfFolds = 3, Seed = 1 })
+            .SetPipeline(new SweepablePipeline(SweepableTrainers.Presto("SURENESS"), SweepableTrainers.ProportionalOdds("SURENESS")))
+            .SetMaxModelToExplore(3);
+        var best = await experiment.RunAsync();
+        (best.Model as IDisposable)?.Dispose();
+        var automl = $"AutoML: {experiment.Trials.Count} trials ({string.Join(", ", experiment.Trials.Select(t => t.TrainerName))}), best {best.TrainerName}, " +
+            $"Brier {best.Metric.ToString("F3", CultureInfo.InvariantCulture)}";
+
         string[] sentences = ["My dog loves these treats.", "The coffee tastes burnt."];
         var texts = ml.Data.LoadFromEnumerable(sentences.Select(t => new Sentence { Text = t }));
         using var embedding = ml.Transforms.Text.TransformerEmbedding("Embedding", "Text", PretrainedModels.MiniLmFolder).Fit(texts);
@@ -42,7 +53,7 @@ public sealed class ConsumeSampleTests
         }
         using var quantized = ml.Transforms.QuantizeWeights(embedding, Microsoft.ML.PaperExtensions.Quantization.QuantizationMethod.Rtn).Fit(texts);
         CollectionAssert.AreEqual(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "expected-output.txt")),
-            lines.Concat(Describe(embedding, "")).Concat(Describe(quantized, "4-bit ")).ToArray());
+            lines.Append(automl).Concat(Describe(embedding, "")).Concat(Describe(quantized, "4-bit ")).ToArray());
     }
 
     private sealed class Sentence
