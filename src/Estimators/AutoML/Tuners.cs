@@ -64,8 +64,8 @@ public sealed class GridSearchTuner : ITuner
 /// <para>FLOW2, as built here: from the incumbent x with step size s, try x + s u for a random unit direction u; if that does
 /// not improve, try x - s u. After max(2, d) (d = dimension) such failed directions in a row, s halves; below
 /// s_min = 0.01 sqrt(d) the search restarts from a random point with the initial step 0.1 sqrt(d) (FLAML's
-/// constants), keeping the best result. A proposal that maps to a parameter already tried is not run again: it counts as a
-/// failed direction.</para>
+/// constants), keeping the best result. A proposal that maps to a parameter already tried (a move too small to change a
+/// choice or an integer) is not run: another direction is drawn, and after every 8 such draws s doubles, up to sqrt(d).</para>
 /// <para>ECI (a simplification of FLAML's, stated here because the papers leave it open): each trainer is tried once first,
 /// in pipeline order. Then trainer i, with best loss b_i, time spent T_i, time since its last improvement t_i, last trial cost
 /// c_i and improvement rate r_i = (first loss - b_i) / T_i, has ECI_i = max(c_i, t_i, (b_i - b*) / r_i), capped at 4 max(T_i, mean T)
@@ -141,7 +141,7 @@ public sealed class CostFrugalTuner : ITuner
         private readonly SearchSpace _space;
         private readonly Random _random;
         private readonly int _dimension;
-        private readonly double _initialStep, _minimumStep;
+        private readonly double _initialStep, _minimumStep, _maximumStep;
         private readonly HashSet<Parameter> _tried = [];
         private double[] _incumbent;
         private double _incumbentLoss = double.PositiveInfinity;
@@ -158,6 +158,7 @@ public sealed class CostFrugalTuner : ITuner
             _dimension = space.FeatureSpaceDimension;
             _initialStep = 0.1 * Math.Sqrt(Math.Max(1, _dimension));
             _minimumStep = 0.01 * Math.Sqrt(Math.Max(1, _dimension));
+            _maximumStep = Math.Sqrt(Math.Max(1, _dimension));
             _step = _initialStep;
             _incumbent = space.MappingToFeatureSpace(space.DefaultParameter);
         }
@@ -194,7 +195,8 @@ public sealed class CostFrugalTuner : ITuner
                 var point = new double[_dimension];
                 for (var i = 0; i < _dimension; i++) point[i] = Math.Clamp(_incumbent[i] + (mirror ? -_step : _step) * _direction![i], 0, 1);
                 if (!_tried.Contains(_space.Sample(point))) return Take(point, mirror);
-                if (mirror) Failed();
+                // A move too small to change any choice or integer is no evidence against the incumbent: widen the step.
+                if (attempt % 8 == 7) _step = Math.Min(2 * _step, _maximumStep);
             }
             // Every nearby point was tried: start again elsewhere.
             Restart();

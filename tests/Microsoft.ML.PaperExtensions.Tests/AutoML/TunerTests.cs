@@ -50,6 +50,28 @@ public sealed class TunerTests
     }
 
     [TestMethod]
+    public async Task Cost_frugal_search_also_walks_spaces_of_choices()
+    {
+        // Six choices of four values (4,096 points); the loss is the distance of the chosen indices to a target. Moves too
+        // small to change a choice widen the step instead of ending the search.
+        int[] target = [3, 0, 2, 1, 3, 2];
+        var space = new SearchSpace(Enumerable.Range(0, 6).Select(i => KeyValuePair.Create($"c{i}", (OptionBase)new ChoiceOption(0, 1, 2, 3))));
+        double Distance(Parameter p) => Enumerable.Range(0, 6).Sum(i => Math.Abs((int)p[$"c{i}"] - target[i]));
+        var frugal = new List<double>();
+        var random = new List<double>();
+        foreach (var seed in Enumerable.Range(1, 5))
+        {
+            var e1 = new MLContext(1).PaperAutoML().CreateExperiment().SetTuner(new CostFrugalTuner(space, seed)).SetTrialRunner(new FunctionRunner(Distance)).SetMaxModelToExplore(60);
+            frugal.Add((await e1.RunAsync()).Loss);
+            var e2 = new MLContext(1).PaperAutoML().CreateExperiment().SetTuner(new RandomSearchTuner(space, seed)).SetTrialRunner(new FunctionRunner(Distance)).SetMaxModelToExplore(60);
+            random.Add((await e2.RunAsync()).Loss);
+        }
+        Console.WriteLine($"choices: cfo {string.Join(", ", frugal)}; random {string.Join(", ", random)}");
+        Assert.IsTrue(frugal.Order().ElementAt(2) <= random.Order().ElementAt(2), $"cost-frugal {string.Join(", ", frugal)}; random {string.Join(", ", random)}");
+        Assert.IsTrue(frugal.Max() <= 2, string.Join(", ", frugal));
+    }
+
+    [TestMethod]
     public async Task The_same_seed_gives_the_same_trials()
     {
         foreach (var make in new Func<int, ITuner>[] { s => new CostFrugalTuner(Box(), s), s => new RandomSearchTuner(Box(), s) })
