@@ -86,21 +86,11 @@ public static class SweepableTrainers
 
     /// <summary>ML.NET's L-BFGS maximum entropy (multiclass).</summary>
     public static SweepableEstimator LbfgsMaximumEntropy(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
-        SweepableEstimator.Create("LbfgsMaximumEntropy", new LinearSearchOptions(), (ml, o) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(
-            new LbfgsMaximumEntropyMulticlassTrainer.Options
-            {
-                LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, L1Regularization = (float)o.L1Regularization,
-                L2Regularization = (float)o.L2Regularization, NumberOfThreads = ThreadPolicy.CurrentLimit,
-            }));
+        SweepableEstimator.Create("LbfgsMaximumEntropy", new LinearSearchOptions(), (ml, o) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(o.Apply(new LbfgsMaximumEntropyMulticlassTrainer.Options(), labelColumnName, featureColumnName)));
 
     /// <summary>ML.NET's SDCA maximum entropy (multiclass).</summary>
     public static SweepableEstimator SdcaMaximumEntropy(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
-        SweepableEstimator.Create("SdcaMaximumEntropy", new LinearSearchOptions { L2Regularization = 0.1 }, (ml, o) => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(
-            new SdcaMaximumEntropyMulticlassTrainer.Options
-            {
-                LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, L1Regularization = (float)o.L1Regularization,
-                L2Regularization = (float)o.L2Regularization, NumberOfThreads = ThreadPolicy.CurrentLimit,
-            }));
+        SweepableEstimator.Create("SdcaMaximumEntropy", new LinearSearchOptions { L2Regularization = 0.1 }, (ml, o) => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(o.Apply(new SdcaMaximumEntropyMulticlassTrainer.Options(), labelColumnName, featureColumnName)));
 
     /// <summary>ML.NET's LightGBM (multiclass).</summary>
     public static SweepableEstimator LightGbmMulticlass(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
@@ -113,21 +103,11 @@ public static class SweepableTrainers
 
     /// <summary>ML.NET's L-BFGS logistic regression (binary).</summary>
     public static SweepableEstimator LbfgsLogisticRegression(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
-        SweepableEstimator.Create("LbfgsLogisticRegression", new LinearSearchOptions(), (ml, o) => ml.BinaryClassification.Trainers.LbfgsLogisticRegression(
-            new LbfgsLogisticRegressionBinaryTrainer.Options
-            {
-                LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, L1Regularization = (float)o.L1Regularization,
-                L2Regularization = (float)o.L2Regularization, NumberOfThreads = ThreadPolicy.CurrentLimit,
-            }));
+        SweepableEstimator.Create("LbfgsLogisticRegression", new LinearSearchOptions(), (ml, o) => ml.BinaryClassification.Trainers.LbfgsLogisticRegression(o.Apply(new LbfgsLogisticRegressionBinaryTrainer.Options(), labelColumnName, featureColumnName)));
 
     /// <summary>ML.NET's SDCA logistic regression (binary).</summary>
     public static SweepableEstimator SdcaLogisticRegression(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
-        SweepableEstimator.Create("SdcaLogisticRegression", new LinearSearchOptions { L2Regularization = 0.1 }, (ml, o) => ml.BinaryClassification.Trainers.SdcaLogisticRegression(
-            new SdcaLogisticRegressionBinaryTrainer.Options
-            {
-                LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, L1Regularization = (float)o.L1Regularization,
-                L2Regularization = (float)o.L2Regularization, NumberOfThreads = ThreadPolicy.CurrentLimit,
-            }));
+        SweepableEstimator.Create("SdcaLogisticRegression", new LinearSearchOptions { L2Regularization = 0.1 }, (ml, o) => ml.BinaryClassification.Trainers.SdcaLogisticRegression(o.Apply(new SdcaLogisticRegressionBinaryTrainer.Options(), labelColumnName, featureColumnName)));
 
     /// <summary>ML.NET's FastTree (binary).</summary>
     public static SweepableEstimator FastTreeBinary(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
@@ -139,12 +119,7 @@ public static class SweepableTrainers
 
     /// <summary>ML.NET's SDCA (regression).</summary>
     public static SweepableEstimator SdcaRegression(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
-        SweepableEstimator.Create("Sdca", new LinearSearchOptions { L2Regularization = 0.1 }, (ml, o) => ml.Regression.Trainers.Sdca(
-            new SdcaRegressionTrainer.Options
-            {
-                LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, L1Regularization = (float)o.L1Regularization,
-                L2Regularization = (float)o.L2Regularization, NumberOfThreads = ThreadPolicy.CurrentLimit,
-            }));
+        SweepableEstimator.Create("Sdca", new LinearSearchOptions { L2Regularization = 0.1 }, (ml, o) => ml.Regression.Trainers.Sdca(o.Apply(new SdcaRegressionTrainer.Options(), labelColumnName, featureColumnName)));
 
     /// <summary>ML.NET's FastTree (regression).</summary>
     public static SweepableEstimator FastTreeRegression(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features) =>
@@ -165,6 +140,34 @@ public sealed class LinearSearchOptions
     /// <summary>L2 penalty.</summary>
     [Range(0.03125, 1024.0, 1.0, true)]
     public double L2Regularization { get; set; } = 1;
+
+    /// <summary>Sets the searched penalties, the columns and the thread limit on an L-BFGS or SDCA trainer's options.</summary>
+    internal TOptions Apply<TOptions>(TOptions options, string label, string features) where TOptions : class
+    {
+        // L-BFGS and SDCA options share these fields only through generic bases, so they are set by name.
+        OptionMembers.Set(options, "LabelColumnName", label);
+        OptionMembers.Set(options, "FeatureColumnName", features);
+        OptionMembers.Set(options, "L1Regularization", (float?)L1Regularization);
+        OptionMembers.Set(options, "L2Regularization", (float?)L2Regularization);
+        OptionMembers.Set(options, "NumberOfThreads", ThreadPolicy.CurrentLimit);
+        return options;
+    }
+}
+
+/// <summary>Sets a public field or property of an ML.NET options object by name.</summary>
+internal static class OptionMembers
+{
+    public static void Set(object options, string member, object? value)
+    {
+        var type = options.GetType();
+        if (type.GetField(member) is { } field) field.SetValue(options, Convert(value, field.FieldType));
+        else if (type.GetProperty(member) is { } property) property.SetValue(options, Convert(value, property.PropertyType));
+        else throw new MissingMemberException(type.Name, member);
+    }
+
+    // A float? penalty goes into a float field; null stays null for nullable fields.
+    private static object? Convert(object? value, Type target) =>
+        value is null || target.IsInstanceOfType(value) ? value : System.Convert.ChangeType(value, Nullable.GetUnderlyingType(target) ?? target, System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>The search space of ML.NET's LightGBM trainers.</summary>
@@ -198,22 +201,15 @@ public sealed class LightGbmSearchOptions
     internal TOptions Apply<TOptions>(TOptions options, string label, string features) where TOptions : class
     {
         // The LightGBM trainers share their options only through a generic base, so the members are set by name.
-        Set(options, "LabelColumnName", label);
-        Set(options, "FeatureColumnName", features);
-        Set(options, "NumberOfLeaves", (int?)NumberOfLeaves);
-        Set(options, "MinimumExampleCountPerLeaf", (int?)MinimumExampleCountPerLeaf);
-        Set(options, "NumberOfIterations", NumberOfIterations);
-        Set(options, "LearningRate", (double?)LearningRate);
-        Set(options, "NumberOfThreads", ThreadPolicy.CurrentLimit);
-        Set(options, "Booster", new GradientBooster.Options { FeatureFraction = FeatureFraction, L2Regularization = L2Regularization });
+        OptionMembers.Set(options, "LabelColumnName", label);
+        OptionMembers.Set(options, "FeatureColumnName", features);
+        OptionMembers.Set(options, "NumberOfLeaves", NumberOfLeaves);
+        OptionMembers.Set(options, "MinimumExampleCountPerLeaf", MinimumExampleCountPerLeaf);
+        OptionMembers.Set(options, "NumberOfIterations", NumberOfIterations);
+        OptionMembers.Set(options, "LearningRate", LearningRate);
+        OptionMembers.Set(options, "NumberOfThreads", ThreadPolicy.CurrentLimit);
+        OptionMembers.Set(options, "Booster", new GradientBooster.Options { FeatureFraction = FeatureFraction, L2Regularization = L2Regularization });
         return options;
-    }
-
-    private static void Set(object options, string member, object? value)
-    {
-        var type = options.GetType();
-        if (type.GetField(member) is { } field) field.SetValue(options, value);
-        else (type.GetProperty(member) ?? throw new MissingMemberException(type.Name, member)).SetValue(options, value);
     }
 }
 

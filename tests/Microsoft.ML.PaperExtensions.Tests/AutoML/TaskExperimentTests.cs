@@ -125,6 +125,43 @@ public sealed class TaskExperimentTests
     }
 
     [TestMethod]
+    [DataRow(AutoMLTask.Binary, "auc")]
+    [DataRow(AutoMLTask.Multiclass, "macrof1")]
+    [DataRow(AutoMLTask.Regression, "r2")]
+    public async Task MLNet_tasks_try_each_of_their_trainers_and_learn_a_plain_signal(AutoMLTask task, string metric)
+    {
+        // y = x0 - x1 (+ noise): a sign for binary, three bands for multiclass, the value for regression.
+        var random = new Random(3);
+        var rows = Enumerable.Range(0, 300).Select(_ =>
+        {
+            float x0 = (float)random.NextDouble(), x1 = (float)random.NextDouble(), y = x0 - x1 + 0.1f * (float)(random.NextDouble() - 0.5);
+            return new SignalRow { Features = [x0, x1, (float)random.NextDouble()], Value = y, Sign = y > 0, Band = y < -0.3f ? "low" : y > 0.3f ? "high" : "middle" };
+        }).ToArray();
+        var ml = new MLContext(1);
+        var label = task switch { AutoMLTask.Binary => "Sign", AutoMLTask.Multiclass => "Band", _ => "Value" };
+        var experiment = ml.PaperAutoML().CreateExperiment(ml.Data.LoadFromEnumerable(rows), new AutoMLTaskOptions { Task = task, LabelColumnName = label, MetricName = metric, NumberOfFolds = 3, Seed = 1 })
+            .SetMaxModelToExplore(task == AutoMLTask.Regression ? 3 : 4);
+        var best = await experiment.RunAsync();
+
+        Assert.IsTrue(experiment.Trials.All(t => t.Status == TrialStatus.Completed), string.Join("; ", experiment.Trials.Select(t => t.Exception?.Message)));
+        Assert.AreEqual(experiment.Trials.Count, experiment.Trials.Select(t => t.TrainerName).Distinct().Count(), "each trainer once first");
+        Assert.IsTrue(best.Metric > 0.8, $"{metric} {best.Metric}");
+        (best.Model as IDisposable)?.Dispose();
+    }
+
+    private sealed class SignalRow
+    {
+        [VectorType(3)]
+        public float[] Features { get; set; } = [];
+
+        public float Value { get; set; }
+
+        public bool Sign { get; set; }
+
+        public string Band { get; set; } = "";
+    }
+
+    [TestMethod]
     public void A_semi_supervised_split_holds_out_only_labelled_rows()
     {
         var ml = new MLContext(1);
