@@ -2,7 +2,7 @@ using Microsoft.ML.PaperExtensions.SemiSupervised;
 
 namespace Microsoft.ML.PaperExtensions;
 
-/// <summary>The semi-supervised trainers: <c>mlContext.SemiSupervised().Trainers.Wad(...)</c>.</summary>
+/// <summary>The semi-supervised trainers: <c>mlContext.SemiSupervised().Trainers.Wad(...)</c>, <c>.LabelSpreading(...)</c>.</summary>
 public static class SemiSupervisedCatalogExtensions
 {
     /// <summary>WAD with its defaults: rows whose label is missing are the unlabelled rows.</summary>
@@ -26,5 +26,28 @@ public static class SemiSupervisedCatalogExtensions
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new WadTrainer(catalog.Context, options);
+    }
+
+    /// <summary>Label spreading with its defaults (kNN graph, k = 7, alpha = 0.2): rows whose label is missing are the unlabelled rows.</summary>
+    /// <param name="catalog">The semi-supervised trainers catalog.</param>
+    /// <param name="labelColumnName">Key (missing key = unlabelled), Single/Double (NaN = unlabelled) or text (empty = unlabelled).</param>
+    /// <param name="featureColumnName">Single or Double features, scalar or known-size vector.</param>
+    /// <param name="numberOfNeighbors">k of the kNN graph, the row itself included.</param>
+    /// <param name="alpha">The spreading factor in (0, 1).</param>
+    public static LabelSpreadingTrainer LabelSpreading(this TrainerCatalog<SemiSupervisedCatalog> catalog, string labelColumnName = ColumnNames.Label,
+        string featureColumnName = ColumnNames.Features, int numberOfNeighbors = 7, double alpha = 0.2) =>
+        LabelSpreading(catalog, new LabelSpreadingTrainer.Options
+        {
+            LabelColumnName = labelColumnName,
+            FeatureColumnName = featureColumnName,
+            NumberOfNeighbors = numberOfNeighbors,
+            Alpha = alpha,
+        });
+
+    /// <summary>Label spreading with every option.</summary>
+    public static LabelSpreadingTrainer LabelSpreading(this TrainerCatalog<SemiSupervisedCatalog> catalog, LabelSpreadingTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new LabelSpreadingTrainer(catalog.Context, options);
     }
 }

@@ -66,7 +66,11 @@ internal sealed class SemiSupervisedData
     private static DataViewReader.Request Request(string labelColumn, string featureColumn) =>
         new([featureColumn], labelColumn, AllowMissingLabels: true);
 
-    public static SemiSupervisedData Read(IDataView data, string labelColumn, string featureColumn, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the rows; <paramref name="standardise"/> tells whether the features are centred and scaled (mean and population
+    /// SD over all rows) or kept as they are (mean 0, SD 1 are recorded), for methods that compare raw distances.
+    /// </summary>
+    public static SemiSupervisedData Read(IDataView data, string labelColumn, string featureColumn, CancellationToken cancellationToken, bool standardise = true)
     {
         var table = DataViewReader.Read(data, Request(labelColumn, featureColumn), cancellationToken);
         var (classes, names) = ReadClasses(table, data.Schema[labelColumn]);
@@ -89,6 +93,11 @@ internal sealed class SemiSupervisedData
             canonicalClasses[r] = classes[order[r]];
         }
         var (mean, sd) = Standardisation.Compute(features, p, Enumerable.Repeat(1.0, order.Length).ToArray(), null, out var constant);
+        if (!standardise)
+        {
+            mean = new double[p];
+            sd = Enumerable.Repeat(1.0, p).ToArray();
+        }
         var standardised = new float[features.Length];
         for (var r = 0; r < order.Length; r++)
         {

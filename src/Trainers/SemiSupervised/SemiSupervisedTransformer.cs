@@ -27,6 +27,12 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
     /// <summary>Name of the known-class similarity column.</summary>
     public const string KnownClassSimilarityColumnName = "KnownClassSimilarity";
 
+    /// <summary>
+    /// Name of the per-row confidence column of label spreading (higher = more likely a known class), which
+    /// <c>UnknownThreshold</c> compares with.
+    /// </summary>
+    public const string KnownClassConfidenceColumnName = "KnownClassConfidence";
+
     internal SemiSupervisedTransformer(MLContext mlContext, SemiSupervisedModel model, DataViewSchema inputSchema, string featureColumnName)
         : base(mlContext, BuildGraph(model, featureColumnName, inputSchema[featureColumnName].Type), inputSchema, GraphOutputs(model), model.ClassNames,
             followers: model.StudentTransformer is { } student ? [student] : null,

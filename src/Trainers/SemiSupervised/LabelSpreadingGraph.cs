@@ -1,0 +1,144 @@
+using Microsoft.ML.PaperExtensions.Runtime;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.PaperExtensions.SemiSupervised;
+
+/// <summary>What the spreading iterations ended with.</summary>
+/// <param name="Distributions">Row-normalised label distributions, [n, K] row-major (all zero for a row no label reached).</param>
+/// <param name="Mass">Each row's label mass before normalisation (sum over classes of F).</param>
+/// <param name="Iterations">Spreading iterations run (scikit-learn's <c>n_iter_</c>).</param>
+/// <param name="Converged">Whether the change fell below the tolerance before the iteration limit.</param>
+internal sealed record SpreadResult(double[] Distributions, double[] Mass, int Iterations, bool Converged);
+
+/// <summary>
+/// Label spreading (Zhou et al., 2004) on a graph that is never held as an n x n matrix, with scikit-learn's
+/// <c>LabelSpreading</c> semantics (version 1.2):
+/// <list type="bullet">
+/// <item>kNN: A_ij = 1 when j is among the k nearest rows of i (i itself included, as scikit-learn's connectivity graph of the
+/// fitted rows does); RBF: A_ij = exp(-gamma ||x_i - x_j||^2).</item>
+/// <item>Degrees are column sums without the diagonal (scipy's <c>laplacian(normed=True)</c>, in-degree); a node of degree 0
+/// counts 1. S_ij = A_ij / sqrt(d_i d_j) for i != j, S_ii = 0.</item>
+/// <item>F_0 = Y (one-hot rows of the labelled rows, zero rows elsewhere); F_{t+1} = alpha S F_t + (1 - alpha) Y, stopped
+/// before an update once sum |F_t - F_{t-1}| &lt; tol (F_{-1} = 0) or after the iteration limit; rows are then normalised.</item>
+/// </list>
+/// Complexity: exact neighbour search in blocks of rows, O(n^2 p) time and O(n k + block x n) memory; each kNN iteration is
+/// O(n k K). RBF recomputes its kernel in blocks every iteration: O(iterations n^2 p) time, O(block x n) memory.
+/// </summary>
+internal static class LabelSpreadingGraph
+{
+    /// <summary>Doubles per distance block (64 MB).</summary>
+    private const long BlockElements = 1L << 23;
+
+    /// <summary>Rows per block when each row of a block holds <paramref name="width"/> values.</summary>
+    public static long BlockRows(long width) => Math.Clamp(BlockElements / Math.Max(1, width), 1, 8192);
+
+    /// <summary>Squared Euclidean distances of <paramref name="rows"/> to every row of <paramref name="all"/> ([b, n]), by ||a||^2 - 2 a.b + ||b||^2.</summary>
+    public static Tensor SquaredDistances(Tensor rows, Tensor all, Tensor allSquaredNorms) =>
+        rows.square().sum(1, keepdim: true).add(allSquaredNorms.unsqueeze(0)).sub(rows.mm(all.t()).mul(2));
+
+    /// <summary>The k nearest rows of every row of <paramref name="x"/> ([n, p] float64), itself included: [n, k] int64.</summary>
+    public static Tensor NearestNeighbours(Tensor x, int k, CancellationToken cancellationToken)
+    {
+        var n = x.shape[0];
+        var block = BlockRows(n);
+        var parts = new List<Tensor>();
+        var norms = x.square().sum(1);
+        for (long start = 0; start < n; start += block)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var rows = x.narrow(0, start, Math.Min(block, n - start));
+            var (_, indices) = SquaredDistances(rows, x, norms).topk(k, 1, largest: false, sorted: true);
+            parts.Add(indices.MoveToOuterDisposeScope());
+        }
+        return cat(parts, 0);
+    }
+
+    /// <summary>Label spreading over the kNN graph given by <paramref name="neighbours"/> ([n, k]).</summary>
+    public static SpreadResult SpreadKnn(Tensor neighbours, Tensor y, double alpha, int maxIterations, double tolerance, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        var n = neighbours.shape[0];
+        var self = arange(n, device: neighbours.device).unsqueeze(1);
+        var offDiagonal = neighbours.ne(self);
+        var degree = bincount(neighbours.masked_select(offDiagonal), minlength: n).to_type(ScalarType.Float64);
+        var scale = where(degree.eq(0), ones_like(degree), degree.sqrt()).unsqueeze(1);
+        var mask = offDiagonal.to_type(ScalarType.Float64).unsqueeze(2);
+        Tensor Step(Tensor f) => f.div(scale).index_select(0, neighbours.reshape(-1)).reshape(n, neighbours.shape[1], -1).mul(mask).sum(1).div(scale);
+        return Iterate(Step, y, alpha, maxIterations, tolerance, cancellationToken);
+    }
+
+    /// <summary>Label spreading over the full RBF kernel of <paramref name="x"/> ([n, p] float64), computed in blocks.</summary>
+    public static SpreadResult SpreadRbf(Tensor x, double gamma, Tensor y, double alpha, int maxIterations, double tolerance, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        var n = x.shape[0];
+        var block = BlockRows(n);
+        var norms = x.square().sum(1);
+        // The kernel of rows [start, start + b) with its diagonal entries set to 0.
+        Tensor Kernel(long start, long b)
+        {
+            var w = SquaredDistances(x.narrow(0, start, b), x, norms).clamp_min(0).mul(-gamma).exp();
+            var diagonal = arange(b, device: x.device).mul(n + 1).add(start);
+            return w.reshape(-1).index_fill(0, diagonal, 0.0).reshape(b, n);
+        }
+        var degreeParts = new List<Tensor>();
+        for (long start = 0; start < n; start += block)
+        {
+            using var inner = NewDisposeScope();
+            degreeParts.Add(Kernel(start, Math.Min(block, n - start)).sum(1).MoveToOuterDisposeScope());
+        }
+        var degree = cat(degreeParts, 0);
+        var scale = where(degree.eq(0), ones_like(degree), degree.sqrt()).unsqueeze(1);
+        Tensor Step(Tensor f)
+        {
+            var g = f.div(scale);
+            var parts = new List<Tensor>();
+            for (long start = 0; start < n; start += block)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var inner = NewDisposeScope();
+                parts.Add(Kernel(start, Math.Min(block, n - start)).mm(g).MoveToOuterDisposeScope());
+            }
+            return cat(parts, 0).div(scale);
+        }
+        return Iterate(Step, y, alpha, maxIterations, tolerance, cancellationToken);
+    }
+
+    /// <summary>One-hot rows [n, K] float64 of the classes (-1 = unlabelled: a zero row).</summary>
+    public static Tensor OneHot(int[] classes, int classCount, Device device)
+    {
+        var values = new double[classes.Length * classCount];
+        for (var i = 0; i < classes.Length; i++)
+        {
+            if (classes[i] >= 0) values[i * classCount + classes[i]] = 1;
+        }
+        return tensor(values, [classes.Length, classCount], ScalarType.Float64, device);
+    }
+
+    private static SpreadResult Iterate(Func<Tensor, Tensor> step, Tensor y, double alpha, int maxIterations, double tolerance, CancellationToken cancellationToken)
+    {
+        var clamp = y.mul(1 - alpha);
+        var f = y.clone();
+        var previous = zeros_like(y);
+        var iterations = 0;
+        var converged = false;
+        for (; iterations < maxIterations; iterations++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var iteration = NewDisposeScope();
+            if (f.sub(previous).abs().sum().item<double>() < tolerance)
+            {
+                converged = true;
+                break;
+            }
+            var next = step(f).mul(alpha).add(clamp).MoveToOuterDisposeScope();
+            previous.Dispose();
+            previous = f;
+            f = next;
+        }
+        var mass = f.sum(1, keepdim: true);
+        var distributions = f.div(where(mass.eq(0), ones_like(mass), mass));
+        return new SpreadResult(TensorCopy.ToArray(distributions), TensorCopy.ToArray(mass.squeeze(1)), iterations, converged);
+    }
+}
