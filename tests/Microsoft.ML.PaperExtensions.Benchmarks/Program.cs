@@ -36,6 +36,17 @@ if (args is ["automl-quality", .. var automl])
 {
     AutoMLQuality.Run(automl.Length > 0 ? int.Parse(automl[0], CultureInfo.InvariantCulture) : 3,
         automl.Length > 1 ? automl[1].Split(',') : ["ordinal", "lung", "veteran", "digits"]);
+// ./build.sh bench labelspreading-scale [rows] [features] [knn|rbf]: fit time and peak memory of LabelSpreading on a
+// Gaussian mixture; ./build.sh bench labelspreading-digits [seeds]: LabelSpreading on the digits mismatch splits.
+if (args is ["labelspreading-scale", .. var scale])
+{
+    LabelSpreadingQuality.Scale(scale.Length > 0 ? int.Parse(scale[0], CultureInfo.InvariantCulture) : 50_000, scale.Length > 1 ? int.Parse(scale[1], CultureInfo.InvariantCulture) : 50,
+        scale.Length > 2 ? Enum.Parse<Microsoft.ML.PaperExtensions.SemiSupervised.LabelSpreadingKernel>(scale[2], ignoreCase: true) : Microsoft.ML.PaperExtensions.SemiSupervised.LabelSpreadingKernel.Knn);
+    return 0;
+}
+if (args is ["labelspreading-digits", .. var lsSeeds])
+{
+    LabelSpreadingQuality.Digits(lsSeeds.Length > 0 ? int.Parse(lsSeeds[0], CultureInfo.InvariantCulture) : 5);
     return 0;
 }
 // ./build.sh bench presto-simulation [replicates]: the PRESTO paper's simulations 4.1 and 4.2 (PrestoSimulation.cs), median
