@@ -17,7 +17,7 @@ public sealed class SemiSupervisedCatalog : TaskCatalogBase
     /// <param name="data">Scored rows with their true label.</param>
     /// <param name="labelColumnName">The true class: key, numeric or text.</param>
     /// <param name="predictedLabelColumnName">The predicted class, a key column with the class names.</param>
-    /// <param name="confidenceColumnName">Higher = more likely a known class (for example <c>KnownClassSimilarity</c>); null for none.</param>
+    /// <param name="confidenceColumnName">Higher = more likely a known class (for example <c>KnownClassConfidence</c>, which every semi-supervised model of this package writes); null for none.</param>
     public SemiSupervisedEvaluation Evaluate(IDataView data, string labelColumnName = ColumnNames.Label, string predictedLabelColumnName = ColumnNames.PredictedLabel,
         string? confidenceColumnName = null) =>
         SemiSupervisedEvaluator.Evaluate(data, labelColumnName, predictedLabelColumnName, confidenceColumnName);

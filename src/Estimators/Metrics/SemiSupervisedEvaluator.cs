@@ -28,7 +28,7 @@ public static class SemiSupervisedEvaluator
     /// <param name="scored">Scored rows with their true label.</param>
     /// <param name="labelColumnName">The true class: key, numeric or text; every row needs one.</param>
     /// <param name="predictedLabelColumnName">The predicted class: a key column whose key values name the model's classes.</param>
-    /// <param name="confidenceColumnName">A Single or Double column, higher = more likely a known class (for example <c>KnownClassSimilarity</c>); null for none.</param>
+    /// <param name="confidenceColumnName">A Single or Double column, higher = more likely a known class (for example <c>KnownClassConfidence</c>, which every semi-supervised model of this package writes); null for none.</param>
     /// <exception cref="ArgumentException">A column is missing or mistyped, or a row has no label.</exception>
     public static SemiSupervisedEvaluation Evaluate(IDataView scored, string labelColumnName = ColumnNames.Label, string predictedLabelColumnName = ColumnNames.PredictedLabel,
         string? confidenceColumnName = null)

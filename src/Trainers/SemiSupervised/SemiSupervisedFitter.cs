@@ -28,6 +28,9 @@ internal sealed record SemiSupervisedSettings
 
     public double? MinTopScore { get; init; }
 
+    /// <summary>Rows whose anchor margin is below this are predicted as unknown; null = never.</summary>
+    public double? UnknownThreshold { get; init; }
+
     public double? UnlabeledWeightScale { get; init; }
 
     public double SelfTrainingThreshold { get; init; }
@@ -119,7 +122,7 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         var mlpWeights = (student as MlpStudent)?.Weights;
         var studentTransformer = (student as MlNetStudent)?.DetachTransformer();
         return new SemiSupervisedModel(settings.Method, data.ClassNames, data.Mean, data.Sd, teacher, anchorValues, [.. anchorClasses], mlpWeights, studentTransformer,
-            _rounds, outcomes.Values.OrderBy(o => o.InputRow).ToList(), data.RowCount - outcomes.Count, _notes);
+            _rounds, outcomes.Values.OrderBy(o => o.InputRow).ToList(), data.RowCount - outcomes.Count, _notes, settings.Scoring, settings.UnknownThreshold);
     }
 
     /// <summary>WAD and plain pseudo-labelling: split + 1 rounds of scores, weighted student training and promotion.</summary>

@@ -27,8 +27,11 @@ public sealed class SemiSupervisedModel
 {
     internal SemiSupervisedModel(SemiSupervisedMethod method, IReadOnlyList<string> classNames, double[] mean, double[] sd, MlpWeights? teacher,
         float[] anchors, int[] anchorClasses, MlpWeights? student, ITransformer? studentTransformer, IReadOnlyList<SemiSupervisedRound> rounds,
-        IReadOnlyList<UnlabeledRowOutcome> unlabeledRows, int labeledRowCount, IReadOnlyList<string> notes)
+        IReadOnlyList<UnlabeledRowOutcome> unlabeledRows, int labeledRowCount, IReadOnlyList<string> notes, AnchorScoring scoring = AnchorScoring.NearestAnchor,
+        double? unknownThreshold = null)
     {
+        Scoring = scoring;
+        UnknownThreshold = unknownThreshold;
         Method = method;
         ClassNames = classNames;
         Mean = mean;
@@ -65,6 +68,12 @@ public sealed class SemiSupervisedModel
     /// <summary>Whether the model has a contrastive teacher and so writes <c>KnownClassSimilarity</c>.</summary>
     public bool HasTeacher { get; private init; }
 
+    /// <summary>How the teacher scores a row against a class (and so how <c>KnownClassConfidence</c>, the top-2 margin of those scores, is computed).</summary>
+    public AnchorScoring Scoring { get; }
+
+    /// <summary>Rows whose <c>KnownClassConfidence</c> is below this are predicted as unknown (the missing key); null = never.</summary>
+    public double? UnknownThreshold { get; }
+
     /// <summary>Number of anchors (labelled and promoted rows) that <c>KnownClassSimilarity</c> compares with.</summary>
     public int AnchorCount => AnchorClasses.Length;
 
@@ -88,7 +97,8 @@ public sealed class SemiSupervisedModel
     public static SemiSupervisedModel FromLoaded(ITransformer transformer)
     {
         var d = ModelDetails.Read<Details>(transformer, nameof(SemiSupervisedModel));
-        return new SemiSupervisedModel(d.Method, d.ClassNames, d.Mean, d.Sd, null, [], d.AnchorClasses, null, null, d.Rounds, [], d.LabeledRowCount, d.Notes)
+        return new SemiSupervisedModel(d.Method, d.ClassNames, d.Mean, d.Sd, null, [], d.AnchorClasses, null, null, d.Rounds, [], d.LabeledRowCount, d.Notes,
+            d.Scoring, d.UnknownThreshold)
         {
             UnlabeledRowCount = d.UnlabeledRowCount,
             MeanUnlabeledWeight = d.MeanUnlabeledWeight,
@@ -98,9 +108,11 @@ public sealed class SemiSupervisedModel
 
     /// <summary>What the ONNX graph stores of the model.</summary>
     internal sealed record Details(SemiSupervisedMethod Method, string[] ClassNames, double[] Mean, double[] Sd, int[] AnchorClasses, SemiSupervisedRound[] Rounds,
-        int LabeledRowCount, int UnlabeledRowCount, double MeanUnlabeledWeight, bool HasTeacher, string[] Notes);
+        int LabeledRowCount, int UnlabeledRowCount, double MeanUnlabeledWeight, bool HasTeacher, string[] Notes, AnchorScoring Scoring = AnchorScoring.NearestAnchor,
+        double? UnknownThreshold = null);
 
-    internal Details ToDetails() => new(Method, [.. ClassNames], Mean, Sd, AnchorClasses, [.. Rounds], LabeledRowCount, UnlabeledRowCount, MeanUnlabeledWeight, HasTeacher, [.. Notes]);
+    internal Details ToDetails() => new(Method, [.. ClassNames], Mean, Sd, AnchorClasses, [.. Rounds], LabeledRowCount, UnlabeledRowCount, MeanUnlabeledWeight, HasTeacher, [.. Notes],
+        Scoring, UnknownThreshold);
 
     internal double[] Mean { get; }
 

@@ -20,6 +20,12 @@ namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 /// Single in [-1, 1]: the highest cosine similarity between the row's teacher embedding and any anchor (a labelled or
 /// promoted training row). Low values flag rows that look like no known class. Only for methods with a teacher (WAD,
 /// pseudo-labelling).</description></item>
+/// <item><term>KnownClassConfidence</term><description>
+/// Single in [0, 2]: WAD's first-round weight for this row, the margin between its two best class scores against the labelled
+/// rows' embeddings (nearest labelled row per class, or class prototypes, as <see cref="SemiSupervisedModel.Scoring"/>); promoted
+/// rows are left out, since a promoted row of an unknown class would vouch for its own cluster. Rows between known classes or
+/// far from all of them get low values; with <see cref="SemiSupervisedModel.UnknownThreshold"/> set, rows below it get the missing key
+/// in <c>PredictedLabel</c>. Only for methods with a teacher; NaN for a row with a NaN feature.</description></item>
 /// </list>
 /// </remarks>
 public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
@@ -50,14 +56,15 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
 
     /// <summary>The columns a semi-supervised model adds.</summary>
     internal static IReadOnlyList<PredictionColumn> Outputs(bool hasTeacher) => hasTeacher
-        ? [PredictionColumn.Vector(ColumnNames.Score), PredictionColumn.Key(ColumnNames.PredictedLabel), PredictionColumn.Scalar(KnownClassSimilarityColumnName)]
+        ? [PredictionColumn.Vector(ColumnNames.Score), PredictionColumn.Key(ColumnNames.PredictedLabel), PredictionColumn.Scalar(KnownClassSimilarityColumnName),
+            PredictionColumn.Scalar(KnownClassConfidenceColumnName)]
         : [PredictionColumn.Vector(ColumnNames.Score), PredictionColumn.Key(ColumnNames.PredictedLabel)];
 
     /// <summary>What the graph writes: the prediction columns, or, with an ML.NET student (which predicts after it), the standardised features.</summary>
     private static IReadOnlyList<PredictionColumn> GraphOutputs(SemiSupervisedModel model) => model.Student is not null
         ? Outputs(model.HasTeacher)
         : model.HasTeacher
-            ? [PredictionColumn.Vector(MlNetStudent.FeatureColumn), PredictionColumn.Scalar(KnownClassSimilarityColumnName)]
+            ? [PredictionColumn.Vector(MlNetStudent.FeatureColumn), PredictionColumn.Scalar(KnownClassSimilarityColumnName), PredictionColumn.Scalar(KnownClassConfidenceColumnName)]
             : [PredictionColumn.Vector(MlNetStudent.FeatureColumn)];
 
     private static ModelProto BuildGraph(SemiSupervisedModel model, string featureColumn, DataViewType featureType)
@@ -69,10 +76,11 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
         var centred = g.AddNode("Sub", [x, g.AddInitializer("feature_mean", model.Mean, p)]);
         var standardised = g.AddNode("Cast", [g.AddNode("Div", [centred, g.AddInitializer("feature_sd", model.Sd, p)])],
             model.Student is null ? MlNetStudent.FeatureColumn : null, Attribute("to", (long)OnnxElementType.Float));
+        string? probabilities = null;
         if (model.Student is { } student)
         {
-            var probabilities = g.AddNode("Softmax", [Mlp(g, "student", student, standardised)], ColumnNames.Score, Attribute("axis", 1L));
-            g.PredictedIndex(probabilities, ColumnNames.PredictedLabel);
+            probabilities = g.AddNode("Softmax", [Mlp(g, "student", student, standardised)], ColumnNames.Score, Attribute("axis", 1L));
+            if (model.UnknownThreshold is null || model.Teacher is null) g.PredictedIndex(probabilities, ColumnNames.PredictedLabel);
         }
         if (model.Teacher is { } teacher)
         {
@@ -87,12 +95,63 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
             }
             var similarity = g.AddNode("MatMul", [z, g.AddInitializer("anchors", transposed, d, model.AnchorCount)]);
             g.AddNode("ReduceMax", [similarity], KnownClassSimilarityColumnName, Attribute("axes", [1L]), Attribute("keepdims", 0L));
+            var margin = AnchorMargin(g, model, z, similarity, d);
+            if (model.UnknownThreshold is { } threshold && probabilities is not null)
+            {
+                var index = g.PredictedIndex(probabilities, g.NewName("index"));
+                g.AddNode("Where", [g.AddNode("Less", [margin, g.AddInitializer("unknown_threshold", [(float)threshold], 1)]), g.AddInitializer("missing_key", [0f], 1), index],
+                    ColumnNames.PredictedLabel);
+            }
+            g.AddNode("Identity", [margin], KnownClassConfidenceColumnName);
         }
         foreach (var column in GraphOutputs(model))
         {
             g.AddOutput(column, column.Name == ColumnNames.Score ? model.ClassNames.Count : p);
         }
         return g.Build();
+    }
+
+    /// <summary>
+    /// WAD's first-round weight of each row, [N]: the teacher's class scores against the labelled anchors (the first
+    /// <see cref="SemiSupervisedModel.LabeledRowCount"/>; the best cosine to each class's, or to each class's normalised mean)
+    /// and the margin between the two best.
+    /// </summary>
+    private static string AnchorMargin(OnnxGraphBuilder g, SemiSupervisedModel model, string z, string similarity, int d)
+    {
+        var classes = model.ClassNames.Count;
+        var labeled = model.LabeledRowCount;
+        string scores;
+        if (model.Scoring == AnchorScoring.Prototype)
+        {
+            var prototypes = new float[d * classes];
+            for (var k = 0; k < classes; k++)
+            {
+                var mean = new double[d];
+                var members = 0;
+                for (var a = 0; a < labeled; a++)
+                {
+                    if (model.AnchorClasses[a] != k) continue;
+                    members++;
+                    for (var j = 0; j < d; j++) mean[j] += model.Anchors[a * d + j];
+                }
+                var norm = Math.Sqrt(mean.Sum(v => (v / members) * (v / members))) + 1e-8;
+                for (var j = 0; j < d; j++) prototypes[j * classes + k] = (float)(mean[j] / members / norm);
+            }
+            scores = g.AddNode("MatMul", [z, g.AddInitializer("prototypes", prototypes, d, classes)]);
+        }
+        else
+        {
+            var perClass = Enumerable.Range(0, classes).Select(k =>
+            {
+                var members = Enumerable.Range(0, labeled).Where(a => model.AnchorClasses[a] == k).Select(a => (long)a).ToArray();
+                var gathered = g.AddNode("Gather", [similarity, g.AddInitializer($"anchors_of_class_{k}", members, members.Length)], null, Attribute("axis", 1L));
+                return g.AddNode("ReduceMax", [gathered], null, Attribute("axes", [1L]), Attribute("keepdims", 1L));
+            }).ToArray();
+            scores = g.AddNode("Concat", perClass, null, Attribute("axis", 1L));
+        }
+        var top = g.AddMultiOutputNode("TopK", [scores, g.AddInitializer("top_two", [2L], 1)], [g.NewName("top_scores"), g.NewName("top_classes")],
+            Attribute("axis", 1L), Attribute("largest", 1L), Attribute("sorted", 1L))[0];
+        return g.AddNode("Sub", [g.Flatten(g.Columns(top, 0, 1)), g.Flatten(g.Columns(top, 1, 2))]);
     }
 
     private static string Mlp(OnnxGraphBuilder g, string prefix, MlpWeights weights, string input) =>

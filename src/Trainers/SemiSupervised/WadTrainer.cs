@@ -96,6 +96,13 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         /// <summary>Not part of WAD: rows whose best class similarity is below this get weight 0; null = off.</summary>
         public double? MinTopScore { get; set; }
 
+        /// <summary>
+        /// When set, a row whose <c>KnownClassConfidence</c> (the teacher's top-2 class-score margin, in [0, 2]) is below this is
+        /// predicted as unknown: the missing key (0) in <c>PredictedLabel</c>, which evaluators count as unpredicted. Needs a
+        /// teacher (Wad or PseudoLabel) and the MLP student; null = never.
+        /// </summary>
+        public double? UnknownThreshold { get; set; }
+
         /// <summary>Width of each hidden layer of the MLP student.</summary>
         [Range(16, 1024, 128, true)]
         public int StudentHiddenWidth { get; set; } = 128;
@@ -197,6 +204,7 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
             Scoring = o.Scoring,
             ScoringViews = o.ScoringViews,
             MinTopScore = o.MinTopScore,
+            UnknownThreshold = o.UnknownThreshold,
             UnlabeledWeightScale = o.UnlabeledWeightScale,
             SelfTrainingThreshold = o.SelfTrainingThreshold,
             SelfTrainingMaxIterations = o.SelfTrainingMaxIterations,
@@ -221,6 +229,12 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         Require(o.TeacherLearningRate > 0 && double.IsFinite(o.TeacherLearningRate), nameof(Options.TeacherLearningRate), o.TeacherLearningRate, "be a finite number > 0");
         Require(o.ScoringViews >= 1, nameof(Options.ScoringViews), o.ScoringViews, "be at least 1");
         Require(o.MinTopScore is null || (o.MinTopScore >= -1 && o.MinTopScore <= 1), nameof(Options.MinTopScore), o.MinTopScore, "lie in [-1, 1] (or be null)");
+        Require(o.UnknownThreshold is null || (o.UnknownThreshold >= 0 && o.UnknownThreshold <= 2), nameof(Options.UnknownThreshold), o.UnknownThreshold, "lie in [0, 2] (or be null)");
+        if (o.UnknownThreshold is not null && (o.Method is not (SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel) || o.StudentTrainer is not null))
+        {
+            throw new ArgumentException($"UnknownThreshold needs the teacher's margin and the MLP student, but Method is {o.Method}" +
+                (o.StudentTrainer is null ? "." : " with a StudentTrainer (whose PredictedLabel the graph cannot gate)."), nameof(Options.UnknownThreshold));
+        }
         Require(o.StudentHiddenWidth >= 1, nameof(Options.StudentHiddenWidth), o.StudentHiddenWidth, "be at least 1");
         Require(o.StudentHiddenLayers >= 0, nameof(Options.StudentHiddenLayers), o.StudentHiddenLayers, "be at least 0");
         Require(o.StudentIterationsPerRound >= 1, nameof(Options.StudentIterationsPerRound), o.StudentIterationsPerRound, "be at least 1");

@@ -78,6 +78,73 @@ public sealed class WadTrainerTests
         for (var i = 0; i < expected.Length; i++) Assert.AreEqual(expected[i], predictions[i].KnownClassSimilarity, 1e-5);
     }
 
+    private sealed class ConfidencePrediction
+    {
+        [VectorType(3)]
+        public float[] Score { get; set; } = [];
+
+        public uint PredictedLabel { get; set; }
+
+        public float KnownClassConfidence { get; set; }
+    }
+
+    [TestMethod]
+    public void KnownClassConfidenceIsTheTeachersTopTwoMarginAndFlagsUnknownRows()
+    {
+        var ml = new MLContext(seed: 1);
+        foreach (var scoring in new[] { AnchorScoring.NearestAnchor, AnchorScoring.Prototype })
+        {
+            var model = Trainer(ml, configure: o => o.Scoring = scoring).Fit(ml.Data.LoadFromEnumerable(Small.Train));
+            var m = model.Model;
+            var predictions = ml.Data.CreateEnumerable<ConfidencePrediction>(model.Transform(ml.Data.LoadFromEnumerable(Small.Test)), reuseRowObject: false).ToList();
+            using var scope = NewDisposeScope();
+            var standardised = Small.Test.SelectMany(r => r.Features.Select((v, j) => (float)((v - m.Mean[j]) / m.Sd[j]))).ToArray();
+            var embeddings = ContrastiveTeacher.Embed(m.Teacher!, tensor(standardised, [Small.Test.Length, MismatchMixture.Dimension]));
+            // The labelled rows are the first anchors; promoted rows (which may be rows of unknown classes) are not used.
+            var anchors = tensor(m.Anchors, [m.AnchorCount, m.Anchors.Length / m.AnchorCount]).to_type(ScalarType.Float64).narrow(0, 0, m.LabeledRowCount);
+            Assert.IsTrue(m.AnchorCount > m.LabeledRowCount, "rows were promoted");
+            var expected = AnchorScores.Compute(embeddings, anchors, m.AnchorClasses[..m.LabeledRowCount], 3, scoring, null).Weights;
+            for (var i = 0; i < expected.Length; i++) Assert.AreEqual(expected[i], predictions[i].KnownClassConfidence, 1e-5, $"{scoring}, row {i}");
+        }
+
+        // Rows of the two far unknown clusters (labels 3 and 4, classes the model does not know) beside the known test rows,
+        // with the teacher of the mismatch tests (15 epochs). Measured: 0.727 (the best labelled-anchor similarity: 0.845). With
+        // promoted rows as anchors too the margin's AUROC fell to 0.46: unknown rows promoted under a known class vouch for
+        // their own cluster, which is why the confidence uses the labelled anchors only.
+        var wad = Trainer(ml, configure: o => o.TeacherEpochs = 15).Fit(ml.Data.LoadFromEnumerable(Small.Train));
+        var unknownRows = Small.Train.Where((_, i) => Small.Cluster[i] >= 3).Select((r, i) => new MismatchMixture.Row { Label = 3 + i % 2, Features = r.Features });
+        var open = ml.Data.LoadFromEnumerable(Small.Test.Concat(unknownRows).ToList());
+        var evaluation = ml.SemiSupervised().Evaluate(wad.Transform(open), confidenceColumnName: SemiSupervisedTransformer.KnownClassConfidenceColumnName);
+        var similarity = ml.SemiSupervised().Evaluate(wad.Transform(open), confidenceColumnName: SemiSupervisedTransformer.KnownClassSimilarityColumnName);
+        Console.WriteLine($"unknown AUROC of the margin: {evaluation.UnknownAuroc:F3}, of the best anchor similarity: {similarity.UnknownAuroc:F3}");
+        Assert.IsTrue(evaluation.UnknownAuroc > 0.65, $"AUROC {evaluation.UnknownAuroc}");
+    }
+
+    [TestMethod]
+    public void UnknownThresholdGivesLowMarginRowsTheMissingKeyAndNaNFeaturesGiveItToo()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Small.Train);
+        var test = Small.Test.Take(40).Select(r => new MismatchMixture.Row { Label = r.Label, Features = (float[])r.Features.Clone() }).ToList();
+        test[0].Features[2] = float.NaN;
+        var plain = ml.Data.CreateEnumerable<ConfidencePrediction>(Trainer(ml).Fit(data).Transform(ml.Data.LoadFromEnumerable(test)), reuseRowObject: false).ToList();
+        Assert.AreEqual(0u, plain[0].PredictedLabel, "a NaN feature gives the missing key, not class 1");
+        Assert.IsTrue(float.IsNaN(plain[0].KnownClassConfidence));
+        var threshold = plain.Skip(1).Select(p => p.KnownClassConfidence).Order().ElementAt(19);
+        var gated = Trainer(ml, configure: o => o.UnknownThreshold = threshold).Fit(data);
+        Assert.AreEqual(threshold, gated.Model.UnknownThreshold);
+        var predictions = ml.Data.CreateEnumerable<ConfidencePrediction>(gated.Transform(ml.Data.LoadFromEnumerable(test)), reuseRowObject: false).ToList();
+        for (var i = 1; i < test.Count; i++)
+        {
+            Assert.AreEqual(plain[i].KnownClassConfidence < threshold ? 0u : plain[i].PredictedLabel, predictions[i].PredictedLabel, $"row {i}");
+        }
+        Assert.AreEqual(20, predictions.Count(p => p.PredictedLabel == 0), "the NaN row and the 19 rows below the threshold");
+        Assert.AreEqual(20, ml.SemiSupervised().Evaluate(gated.Transform(ml.Data.LoadFromEnumerable(test))).UnpredictedRows);
+
+        var error = Assert.Throws<ArgumentException>(() => ml.SemiSupervised().Trainers.Wad(new WadTrainer.Options { Method = SemiSupervisedMethod.SupervisedOnly, UnknownThreshold = 0.1 }));
+        StringAssert.Contains(error.Message, "UnknownThreshold needs the teacher");
+    }
+
     [TestMethod]
     public void TheSameSeedGivesTheSameModelAndADifferentSeedAnother()
     {
@@ -278,6 +345,7 @@ public sealed class WadTrainerTests
             (o => o.CorruptionRate = 1, "CorruptionRate"), (o => o.TeacherBatchSize = 1, "TeacherBatchSize"),
             (o => o.StudentLearningRate = -1, "StudentLearningRate"), (o => o.MinTopScore = 2, "MinTopScore"),
             (o => o.SelfTrainingThreshold = 1, "SelfTrainingThreshold"), (o => o.UnlabeledWeightScale = double.NaN, "UnlabeledWeightScale"),
+            (o => o.UnknownThreshold = 3, "UnknownThreshold"),
         ];
         foreach (var (set, name) in cases)
         {
