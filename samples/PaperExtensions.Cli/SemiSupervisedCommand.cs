@@ -18,8 +18,12 @@ internal static class SemiSupervisedCommand
         var label = CliRunner.Required<string>("--label", "The class column. Numbers are classes in numeric order, other text in ordinal order.");
         var test = new Option<string?>("--test") { Description = "CSV file of labelled rows to score (accuracy and macro-F1 over the known classes)." };
         var features = new Option<string?>("--features") { Description = "Comma-separated numeric feature columns; default: every other column that is numeric in all rows." };
-        var method = new Option<string>("--method") { Description = "wad, or a baseline: supervised, pseudolabel, selftraining.", DefaultValueFactory = _ => "wad" };
-        method.AcceptOnlyFromAmong("wad", "supervised", "pseudolabel", "selftraining");
+        var method = new Option<string>("--method")
+        {
+            Description = "wad; labelspreading (scikit-learn's kNN LabelSpreading, k = 7, alpha = 0.2); or a baseline: supervised, pseudolabel, selftraining.",
+            DefaultValueFactory = _ => "wad",
+        };
+        method.AcceptOnlyFromAmong("wad", "labelspreading", "supervised", "pseudolabel", "selftraining");
         var seed = CliRunner.SeedOption();
         var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
@@ -53,6 +57,7 @@ internal static class SemiSupervisedCommand
                 }
             }
 
+            var methodName = parse.GetValue(method)!;
             var options = new WadTrainer.Options
             {
                 LabelColumnName = labelName,
@@ -70,14 +75,19 @@ internal static class SemiSupervisedCommand
             var concatenate = ml.Transforms.Concatenate(FeatureColumn, [.. featureNames]);
             var training = source.Load(ml, columns, emptyIsMissing: [labelName]);
             var trainView = concatenate.Fit(training).Transform(training);
-            using var model = CliRunner.Explained(source, () => ml.SemiSupervised().Trainers.Wad(options).Fit(trainView, cancellation, progress));
-            var m = model.Model;
+            using var model = CliRunner.Explained(source, () => methodName == "labelspreading"
+                ? (Microsoft.ML.PaperExtensions.Onnx.OnnxBackedTransformer)ml.SemiSupervised().Trainers.LabelSpreading(new LabelSpreadingTrainer.Options { LabelColumnName = labelName, FeatureColumnName = FeatureColumn })
+                    .Fit(trainView, cancellation, progress)
+                : ml.SemiSupervised().Trainers.Wad(options).Fit(trainView, cancellation, progress));
+            var m = Summary.Of(model);
 
             SemiSupervisedEvaluation? evaluation = null;
             if (testSource is not null)
             {
                 var testView = testSource.Load(ml, columns);
-                evaluation = CliRunner.Explained(testSource, () => ml.SemiSupervised().Evaluate(model.Transform(concatenate.Fit(testView).Transform(testView)), labelName));
+                var scored = model.Transform(concatenate.Fit(testView).Transform(testView));
+                var confidence = scored.Schema.GetColumnOrNull(SemiSupervisedTransformer.KnownClassConfidenceColumnName)?.Name;
+                evaluation = CliRunner.Explained(testSource, () => ml.SemiSupervised().Evaluate(scored, labelName, confidenceColumnName: confidence));
             }
             double? accuracy = evaluation is { KnownClassRows: > 0 } ? evaluation.Accuracy : null;
             double? macroF1 = evaluation is { KnownClassRows: > 0 } ? evaluation.MacroF1 : null;
@@ -85,17 +95,18 @@ internal static class SemiSupervisedCommand
 
             var report = new
             {
-                Method = parse.GetValue(method),
+                Method = methodName,
                 Labeled = m.LabeledRowCount,
                 Unlabeled = m.UnlabeledRowCount,
                 Classes = m.ClassNames,
                 Features = featureNames,
                 MeanUnlabeledWeight = m.MeanUnlabeledWeight,
-                Promoted = m.UnlabeledRows.Count(r => r.PromotedInRound > 0),
+                Promoted = m.Promoted,
                 Accuracy = accuracy,
                 MacroF1 = macroF1,
                 TestRows = testRows,
                 TestRowsOfUnknownClasses = unknownTestRows,
+                UnknownAuroc = evaluation?.UnknownAuroc,
                 Notes = m.Notes,
             };
             if (parse.GetValue(json))
@@ -103,13 +114,17 @@ internal static class SemiSupervisedCommand
                 CliRunner.WriteJson(report);
                 return Task.FromResult(0);
             }
-            AnsiConsole.MarkupLine($"{Markup.Escape(parse.GetValue(method)!)} on {m.LabeledRowCount} labelled and {m.UnlabeledRowCount} unlabelled rows, " +
+            AnsiConsole.MarkupLine($"{Markup.Escape(methodName)} on {m.LabeledRowCount} labelled and {m.UnlabeledRowCount} unlabelled rows, " +
                                    $"{featureNames.Count} features, known classes {Markup.Escape(string.Join(", ", m.ClassNames))}");
-            AnsiConsole.MarkupLine($"mean weight of the unlabelled rows {m.MeanUnlabeledWeight:F3}, promoted {report.Promoted}");
+            if (m.MeanUnlabeledWeight is { } weight) AnsiConsole.MarkupLine($"mean weight of the unlabelled rows {weight:F3}, promoted {report.Promoted}");
             if (accuracy is not null)
             {
                 AnsiConsole.MarkupLine($"test: {testRows} rows of known classes, accuracy {accuracy:F4}, macro-F1 {macroF1:F4}" +
                                        (unknownTestRows > 0 ? $" ({unknownTestRows} rows of other classes not scored)" : ""));
+            }
+            if (evaluation?.UnknownAuroc is { } auroc)
+            {
+                AnsiConsole.MarkupLine($"unknown-class test rows flagged by low KnownClassConfidence: AUROC {auroc:F4}");
             }
             foreach (var note in m.Notes) AnsiConsole.MarkupLine($"note: {Markup.Escape(note)}");
             return Task.FromResult(0);
@@ -118,6 +133,20 @@ internal static class SemiSupervisedCommand
     }
 
     private const string FeatureColumn = "Features";
+
+    /// <summary>What the report shows of a fitted WAD or label-spreading model.</summary>
+    private sealed record Summary(int LabeledRowCount, int UnlabeledRowCount, IReadOnlyList<string> ClassNames, double? MeanUnlabeledWeight, int Promoted, IReadOnlyList<string> Notes)
+    {
+        public static Summary Of(ITransformer model) => model switch
+        {
+            SemiSupervisedTransformer wad => new(wad.Model.LabeledRowCount, wad.Model.UnlabeledRowCount, wad.Model.ClassNames, wad.Model.MeanUnlabeledWeight,
+                wad.Model.UnlabeledRows.Count(r => r.PromotedInRound > 0), wad.Model.Notes),
+            // Label spreading weighs no row and promotes none.
+            LabelSpreadingTransformer spreading => new(spreading.Model.LabeledRowCount, spreading.Model.UnlabeledRowCount, spreading.Model.ClassNames,
+                null, 0, spreading.Model.Notes),
+            _ => throw new InvalidOperationException($"Unexpected model {model.GetType().Name}."),
+        };
+    }
 
     /// <summary>
     /// The columns other than the label that are numeric in every row, and whether the label's non-empty values are all

@@ -49,6 +49,28 @@ public sealed class SemiSupervisedCliTests
         var weight = json.GetProperty("meanUnlabeledWeight").GetDouble();
         Assert.IsTrue(weight > 0 && weight < 2, $"mean weight {weight}");
         StringAssert.Contains(json.GetProperty("notes")[0].GetString(), "constant", "digits has blank border pixels");
+        Assert.AreEqual(System.Text.Json.JsonValueKind.Null, json.GetProperty("unknownAuroc").ValueKind, "no test row of an unseen class");
+    }
+
+    [TestMethod]
+    public void LabelSpreadingReportsTheUnknownClassAurocOfATestFileWithUnseenLabels()
+    {
+        var (train, test) = WriteFiles();
+        // 60 rows of digits 7-9 that are not in the pool (which took the first 60): classes the model never saw.
+        var lines = File.ReadAllLines(CliProcess.DataFile("digits.csv")).Skip(1).Where(l => int.Parse(l[(l.LastIndexOf(',') + 1)..]) >= 7).Skip(60).Take(60);
+        File.AppendAllLines(test, lines);
+        var result = CliProcess.Run("semisupervised", "--train", train, "--label", "label", "--test", test, "--method", "labelspreading", "--json");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        var json = result.Json();
+        Assert.AreEqual("labelspreading", json.GetProperty("method").GetString());
+        Assert.AreEqual(120, json.GetProperty("testRows").GetInt32());
+        Assert.AreEqual(60, json.GetProperty("testRowsOfUnknownClasses").GetInt32());
+        var accuracy = json.GetProperty("accuracy").GetDouble();
+        Assert.IsTrue(accuracy > 0.85, $"accuracy {accuracy}");
+        var auroc = json.GetProperty("unknownAuroc").GetDouble();
+        // Top label-spreading probability of unknown digits against known ones (0.5 = no better than chance).
+        Assert.IsTrue(auroc > 0.6 && auroc <= 1, $"unknownAuroc {auroc}");
+        Assert.AreEqual(System.Text.Json.JsonValueKind.Null, json.GetProperty("meanUnlabeledWeight").ValueKind, "label spreading weighs no row");
     }
 
     [TestMethod]
