@@ -20,10 +20,11 @@ internal static class SemiSupervisedCommand
         var features = new Option<string?>("--features") { Description = "Comma-separated numeric feature columns; default: every other column that is numeric in all rows." };
         var method = new Option<string>("--method")
         {
-            Description = "wad; labelspreading (scikit-learn's kNN LabelSpreading, k = 7, alpha = 0.2); or a baseline: supervised, pseudolabel, selftraining.",
+            Description = "wad; wad-graph (WAD whose teacher propagates the labels along a kNN graph in its embedding); labelspreading (scikit-learn's kNN " +
+                          "LabelSpreading, k = 7, alpha = 0.2); or a baseline: supervised, pseudolabel, selftraining.",
             DefaultValueFactory = _ => "wad",
         };
-        method.AcceptOnlyFromAmong("wad", "labelspreading", "supervised", "pseudolabel", "selftraining");
+        method.AcceptOnlyFromAmong("wad", "wad-graph", "labelspreading", "supervised", "pseudolabel", "selftraining");
         var seed = CliRunner.SeedOption();
         var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
@@ -69,6 +70,7 @@ internal static class SemiSupervisedCommand
                     "selftraining" => SemiSupervisedMethod.SelfTraining,
                     _ => SemiSupervisedMethod.Wad,
                 },
+                Teacher = methodName == "wad-graph" ? TeacherRule.Propagation : TeacherRule.Anchor,
                 Seed = parse.GetValue(seed),
                 Device = CliRunner.Device(parse, device),
             };

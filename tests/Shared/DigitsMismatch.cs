@@ -65,7 +65,11 @@ public static class DigitsMismatch
 
     /// <summary>Known-class test scores and the weights given to the pool's known and unknown rows.</summary>
     public sealed record Result(SemiSupervisedMethod Method, double Mismatch, int Seed, double Accuracy, double MacroF1, double MeanWeightKnown,
-        double MeanWeightUnknown, double WeightAuc, double Seconds);
+        double MeanWeightUnknown, double WeightAuc, double Seconds)
+    {
+        /// <summary>Share of the pool's known-digit rows whose first-round pseudo-label is right (NaN without pseudo-labels).</summary>
+        public double PseudoLabelAccuracyKnown { get; init; } = double.NaN;
+    }
 
     /// <summary>Trains <paramref name="method"/> on one split and scores it.</summary>
     public static Result Run(MLContext ml, float[][] features, int[] labels, ClassMismatchSplit split, SemiSupervisedMethod method, int seed,
@@ -89,7 +93,10 @@ public static class DigitsMismatch
         var auc = split.UnknownInPool > 0 && split.UnknownInPool < weights.Length && method == SemiSupervisedMethod.Wad
             ? ClassificationMetrics.AreaUnderRocCurve(weights, unknown.Select(u => !u).ToArray())
             : double.NaN;
+        var knownPool = outcomes.Where((o, i) => !unknown[i] && o.PseudoClass >= 0).ToList();
+        var pseudoAccuracy = knownPool.Count == 0 ? double.NaN
+            : knownPool.Count(o => int.Parse(model.Model.ClassNames[o.PseudoClass], CultureInfo.InvariantCulture) == labels[split.Unlabeled[o.InputRow - split.Labeled.Length]]) / (double)knownPool.Count;
         return new Result(method, split.AchievedMismatch, seed, ClassificationMetrics.Accuracy(truth, predicted), ClassificationMetrics.MacroF1(truth, predicted, k),
-            Mean(false), Mean(true), auc, seconds);
+            Mean(false), Mean(true), auc, seconds) { PseudoLabelAccuracyKnown = pseudoAccuracy };
     }
 }

@@ -25,6 +25,28 @@ public enum ContrastiveAugmentation
     Vime,
 }
 
+/// <summary>How WAD's teacher scores the unlabelled rows against the known classes.</summary>
+public enum TeacherRule
+{
+    /// <summary>WAD: the cosine similarity to the class's anchors in the contrastive embedding (see <see cref="AnchorScoring"/>).</summary>
+    Anchor,
+    /// <summary>
+    /// Not part of WAD: the anchors' classes spread along a kNN graph (label spreading, Zhou et al. 2004) built in the teacher's
+    /// embedding (or in the standardised features); a row's class scores are its spread label mass, divided by the largest
+    /// mass of any unlabelled row, so rows the labels barely reach (unknown clusters behind few edges) get small scores.
+    /// </summary>
+    Propagation,
+}
+
+/// <summary>The space the propagation teacher builds its kNN graph in.</summary>
+public enum PropagationSpace
+{
+    /// <summary>The teacher's normalised contrastive embedding.</summary>
+    Embedding,
+    /// <summary>The standardised features (the contrastive teacher is still trained: it gives <c>KnownClassSimilarity</c> and <c>KnownClassConfidence</c>).</summary>
+    Features,
+}
+
 /// <summary>How an unlabelled row is scored against a class.</summary>
 public enum AnchorScoring
 {

@@ -24,6 +24,17 @@ internal sealed record SemiSupervisedSettings
 
     public AnchorScoring Scoring { get; init; }
 
+    /// <summary>Anchor scores (WAD) or label propagation along a kNN graph.</summary>
+    public TeacherRule TeacherRule { get; init; }
+
+    public PropagationSpace PropagationSpace { get; init; }
+
+    public int PropagationNeighbors { get; init; } = 10;
+
+    public double PropagationAlpha { get; init; } = 0.99;
+
+    public int PropagationIterations { get; init; } = 100;
+
     public int ScoringViews { get; init; } = 1;
 
     public double? MinTopScore { get; init; }
@@ -71,6 +82,11 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         {
             _notes.Add($"{data.ConstantFeatures} of {data.FeatureCount} features are constant over all rows and carry no information.");
         }
+        if (settings.TeacherRule == TeacherRule.Propagation && settings.Method is SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel)
+        {
+            _notes.Add($"Teacher: label propagation along a kNN graph in the {(settings.PropagationSpace == PropagationSpace.Embedding ? "teacher's embedding" : "standardised features")} " +
+                $"(k = {settings.PropagationNeighbors}, alpha = {settings.PropagationAlpha}, {settings.PropagationIterations} iterations), not WAD's anchor similarities.");
+        }
         var outcomes = pool.ToDictionary(r => r, r => new UnlabeledRowOutcome(data.InputRow[r], -1, 0, double.NaN, 0));
 
         using var x = data.FeatureTensor(device);
@@ -96,6 +112,7 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
             if (usesTeacher && pool.Count > 0)
             {
                 DistillationRounds(student, x, teacher!, embeddings!, generator, labeled, labeledClasses, pool, anchors, anchorClasses, outcomes);
+                _neighbours?.Dispose();
             }
             else if (settings.Method == SemiSupervisedMethod.SelfTraining && pool.Count > 0)
             {
@@ -137,7 +154,9 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
             {
                 var anchorEmbeddings = Rows(embeddings, anchors);
                 Tensor Score(Tensor rows) => AnchorScores.Scores(rows, anchorEmbeddings, anchorClasses, data.ClassCount, settings.Scoring);
-                var classScores = settings.ScoringViews == 1
+                var classScores = settings.TeacherRule == TeacherRule.Propagation
+                    ? PropagatedScores(x, embeddings, anchors, anchorClasses, pool)
+                    : settings.ScoringViews == 1
                     ? Score(Rows(embeddings, pool))
                     : stack(Enumerable.Range(0, settings.ScoringViews).Select(_ =>
                         Score(ContrastiveTeacher.Embed(teacher, ContrastiveTeacher.Corrupt(Rows(x, pool), x, settings.Teacher, generator)))).ToArray()).mean([0]);
@@ -168,6 +187,37 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
             }
             foreach (var i in promoted.OrderDescending()) pool.RemoveAt(i);
         }
+    }
+
+    private Tensor? _neighbours;
+
+    /// <summary>
+    /// The propagation teacher's class scores of the pool rows, [pool, K] float64: label spreading of the anchors' classes over
+    /// a kNN graph (built once, in the embedding or the standardised features) for a fixed number of iterations, each row's
+    /// spread mass divided by the largest total mass of any pool row.
+    /// </summary>
+    private Tensor PropagatedScores(Tensor x, Tensor embeddings, List<int> anchors, List<int> anchorClasses, List<int> pool)
+    {
+        if (_neighbours is null)
+        {
+            // Built once and kept across the rounds' dispose scopes; disposed after the rounds.
+            using var scope = NewDisposeScope();
+            var space = settings.PropagationSpace == PropagationSpace.Features ? x.to_type(ScalarType.Float64) : embeddings;
+            _neighbours = LabelSpreadingGraph.NearestNeighbours(space, Math.Min(settings.PropagationNeighbors, (int)x.shape[0]), context.CancellationToken)
+                .DetachFromDisposeScope();
+        }
+        var classes = Enumerable.Repeat(-1, data.RowCount).ToArray();
+        for (var a = 0; a < anchors.Count; a++) classes[anchors[a]] = anchorClasses[a];
+        using var y = LabelSpreadingGraph.OneHot(classes, data.ClassCount, device);
+        var spread = LabelSpreadingGraph.SpreadKnn(_neighbours, y, settings.PropagationAlpha, settings.PropagationIterations, 0, context.CancellationToken);
+        var k = data.ClassCount;
+        var scores = new double[pool.Count * k];
+        var largest = pool.Select(r => spread.Mass[r]).DefaultIfEmpty(0).Max();
+        for (var i = 0; i < pool.Count; i++)
+        {
+            for (var c = 0; c < k; c++) scores[i * k + c] = spread.Distributions[pool[i] * k + c];
+        }
+        return tensor(scores, [pool.Count, k], ScalarType.Float64, device);
     }
 
     /// <summary>

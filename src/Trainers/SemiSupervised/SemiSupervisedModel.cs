@@ -15,7 +15,7 @@ public sealed record SemiSupervisedRound(int Round, double Alpha, int LabeledRow
 /// <param name="InputRow">0-based index of the row in the training data.</param>
 /// <param name="PseudoClass">The class (0-based index into <see cref="SemiSupervisedModel.ClassNames"/>) the first round gave it, or -1.</param>
 /// <param name="Weight">Its weight in the first round (WAD: the top-2 margin in [0, 2]; pseudo-labelling 1; self-training 1 once added, else 0; supervised 0).</param>
-/// <param name="TopScore">Its highest anchor similarity s(1) in the first round (NaN without a teacher).</param>
+/// <param name="TopScore">Its highest class score s(1) in the first round: anchor similarity, or with the propagation teacher its largest spread probability (NaN without a teacher).</param>
 /// <param name="PromotedInRound">The round in which it joined the labelled set, or 0 when it never did.</param>
 public sealed record UnlabeledRowOutcome(int InputRow, int PseudoClass, double Weight, double TopScore, int PromotedInRound);
 

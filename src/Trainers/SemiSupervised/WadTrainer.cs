@@ -84,6 +84,26 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         [Range(1e-4, 1e-2, 1e-3, true)]
         public double TeacherLearningRate { get; set; } = 1e-3;
 
+        /// <summary>
+        /// How the teacher scores the unlabelled rows: WAD's anchor similarities (default), or label propagation along a kNN graph
+        /// in the teacher's embedding (<see cref="TeacherRule.Propagation"/>, not part of WAD); either way the weight is the
+        /// top-2 margin of the scores and the student rounds are WAD's.
+        /// </summary>
+        public TeacherRule Teacher { get; set; } = TeacherRule.Anchor;
+
+        /// <summary>Propagation teacher: where its kNN graph is built.</summary>
+        public PropagationSpace PropagationSpace { get; set; } = PropagationSpace.Embedding;
+
+        /// <summary>Propagation teacher: k of its kNN graph (the row itself included).</summary>
+        [Range(3, 50, 10, true)]
+        public int PropagationNeighbors { get; set; } = 10;
+
+        /// <summary>Propagation teacher: the spreading factor alpha in (0, 1) (Zhou et al. use 0.99).</summary>
+        public double PropagationAlpha { get; set; } = 0.99;
+
+        /// <summary>Propagation teacher: spreading iterations per round.</summary>
+        public int PropagationIterations { get; set; } = 100;
+
         /// <summary>How unlabelled rows are scored against a class (nearest anchor is WAD).</summary>
         public AnchorScoring Scoring { get; set; } = AnchorScoring.NearestAnchor;
 
@@ -202,6 +222,11 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
             },
             StudentTrainer = o.StudentTrainer,
             Scoring = o.Scoring,
+            TeacherRule = o.Teacher,
+            PropagationSpace = o.PropagationSpace,
+            PropagationNeighbors = o.PropagationNeighbors,
+            PropagationAlpha = o.PropagationAlpha,
+            PropagationIterations = o.PropagationIterations,
             ScoringViews = o.ScoringViews,
             MinTopScore = o.MinTopScore,
             UnknownThreshold = o.UnknownThreshold,
@@ -227,6 +252,11 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         Require(o.TeacherEpochs is null or >= 1, nameof(Options.TeacherEpochs), o.TeacherEpochs, "be at least 1 (or null for automatic)");
         Require(o.TeacherBatchSize >= 2, nameof(Options.TeacherBatchSize), o.TeacherBatchSize, "be at least 2");
         Require(o.TeacherLearningRate > 0 && double.IsFinite(o.TeacherLearningRate), nameof(Options.TeacherLearningRate), o.TeacherLearningRate, "be a finite number > 0");
+        if (!Enum.IsDefined(o.Teacher)) throw new ArgumentOutOfRangeException(nameof(Options.Teacher), o.Teacher, $"Teacher {o.Teacher} is not a TeacherRule.");
+        if (!Enum.IsDefined(o.PropagationSpace)) throw new ArgumentOutOfRangeException(nameof(Options.PropagationSpace), o.PropagationSpace, $"PropagationSpace {o.PropagationSpace} is not a PropagationSpace.");
+        Require(o.PropagationNeighbors >= 2, nameof(Options.PropagationNeighbors), o.PropagationNeighbors, "be at least 2");
+        Require(o.PropagationAlpha > 0 && o.PropagationAlpha < 1, nameof(Options.PropagationAlpha), o.PropagationAlpha, "lie in (0, 1)");
+        Require(o.PropagationIterations >= 1, nameof(Options.PropagationIterations), o.PropagationIterations, "be at least 1");
         Require(o.ScoringViews >= 1, nameof(Options.ScoringViews), o.ScoringViews, "be at least 1");
         Require(o.MinTopScore is null || (o.MinTopScore >= -1 && o.MinTopScore <= 1), nameof(Options.MinTopScore), o.MinTopScore, "lie in [-1, 1] (or be null)");
         Require(o.UnknownThreshold is null || (o.UnknownThreshold >= 0 && o.UnknownThreshold <= 2), nameof(Options.UnknownThreshold), o.UnknownThreshold, "lie in [0, 2] (or be null)");
