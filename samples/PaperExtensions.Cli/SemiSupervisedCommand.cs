@@ -109,6 +109,7 @@ internal static class SemiSupervisedCommand
                 TestRows = testRows,
                 TestRowsOfUnknownClasses = unknownTestRows,
                 UnknownAuroc = evaluation?.UnknownAuroc,
+                FellBackToSupervised = m.FellBackToSupervised,
                 Notes = m.Notes,
             };
             if (parse.GetValue(json))
@@ -137,12 +138,13 @@ internal static class SemiSupervisedCommand
     private const string FeatureColumn = "Features";
 
     /// <summary>What the report shows of a fitted WAD or label-spreading model.</summary>
-    private sealed record Summary(int LabeledRowCount, int UnlabeledRowCount, IReadOnlyList<string> ClassNames, double? MeanUnlabeledWeight, int Promoted, IReadOnlyList<string> Notes)
+    private sealed record Summary(int LabeledRowCount, int UnlabeledRowCount, IReadOnlyList<string> ClassNames, double? MeanUnlabeledWeight, int Promoted, IReadOnlyList<string> Notes,
+        bool? FellBackToSupervised = null)
     {
         public static Summary Of(ITransformer model) => model switch
         {
             SemiSupervisedTransformer wad => new(wad.Model.LabeledRowCount, wad.Model.UnlabeledRowCount, wad.Model.ClassNames, wad.Model.MeanUnlabeledWeight,
-                wad.Model.UnlabeledRows.Count(r => r.PromotedInRound > 0), wad.Model.Notes),
+                wad.Model.UnlabeledRows.Count(r => r.PromotedInRound > 0), wad.Model.Notes, wad.Model.FellBackToSupervised),
             // Label spreading weighs no row and promotes none.
             LabelSpreadingTransformer spreading => new(spreading.Model.LabeledRowCount, spreading.Model.UnlabeledRowCount, spreading.Model.ClassNames,
                 null, 0, spreading.Model.Notes),

@@ -47,9 +47,14 @@ public sealed class SemiSupervisedCliTests
         Assert.IsTrue(accuracy > 0.7, $"accuracy {accuracy}");
         Assert.IsTrue(json.GetProperty("macroF1").GetDouble() > 0.7);
         var weight = json.GetProperty("meanUnlabeledWeight").GetDouble();
-        Assert.IsTrue(weight > 0 && weight < 2, $"mean weight {weight}");
+        Assert.IsTrue(weight >= 0 && weight < 2, $"mean weight {weight}");
         StringAssert.Contains(json.GetProperty("notes")[0].GetString(), "constant", "digits has blank border pixels");
         Assert.AreEqual(System.Text.Json.JsonValueKind.Null, json.GetProperty("unknownAuroc").ValueKind, "no test row of an unseen class");
+        // The safe default ran: its decision is in the JSON and its figures in the notes.
+        var fellBack = json.GetProperty("fellBackToSupervised").GetBoolean();
+        Assert.IsTrue(json.GetProperty("notes").EnumerateArray().Any(n => n.GetString()!.Contains("cross-validation on the 9 labelled rows", StringComparison.Ordinal)));
+        Assert.AreEqual(fellBack, json.GetProperty("notes").EnumerateArray().Any(n => n.GetString()!.StartsWith("Fell back", StringComparison.Ordinal)));
+        Assert.AreEqual(!fellBack, weight > 0, "WAD's weights, unless the pool was set aside");
     }
 
     [TestMethod]
@@ -71,6 +76,7 @@ public sealed class SemiSupervisedCliTests
         // Top label-spreading probability of unknown digits against known ones (0.5 = no better than chance).
         Assert.IsTrue(auroc > 0.6 && auroc <= 1, $"unknownAuroc {auroc}");
         Assert.AreEqual(System.Text.Json.JsonValueKind.Null, json.GetProperty("meanUnlabeledWeight").ValueKind, "label spreading weighs no row");
+        Assert.AreEqual(System.Text.Json.JsonValueKind.Null, json.GetProperty("fellBackToSupervised").ValueKind, "label spreading has no safeguard");
     }
 
     [TestMethod]

@@ -35,6 +35,9 @@ internal sealed record SemiSupervisedSettings
 
     public int PropagationIterations { get; init; } = 100;
 
+    /// <summary>Folds of the safeguard's cross-validation on the labelled rows; 0 = no safeguard.</summary>
+    public int SafeguardFolds { get; init; }
+
     public int ScoringViews { get; init; } = 1;
 
     public double? MinTopScore { get; init; }
@@ -104,15 +107,39 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         var anchors = new List<int>(labeled);
         var anchorClasses = new List<int>(labeledClasses.Select(c => (int)c));
 
-        using IStudent student = settings.StudentTrainer is { } factory
-            ? new MlNetStudent(mlContext, data, factory, settings.UnlabeledWeightScale, monitor)
-            : new MlpStudent(x, data.ClassCount, settings.Student, generator, monitor);
+        var fellBack = false;
         using (context.Threads((long)settings.Student.BatchSize * 2 * settings.Student.HiddenWidth * Math.Max(settings.Student.HiddenWidth, data.FeatureCount)))
         {
-            if (usesTeacher && pool.Count > 0)
+            if (settings.SafeguardFolds >= 2 && pool.Count > 0 && settings.Method != SemiSupervisedMethod.SupervisedOnly)
+            {
+                _safeguard = Safeguard(x, teacher, embeddings, labeled, labeledClasses, pool);
+                if (_safeguard is { } cv)
+                {
+                    fellBack = cv.SemiSupervised < cv.Supervised;
+                    _notes.Add(fellBack
+                        ? $"Fell back to supervised-only: in {cv.Folds}-fold cross-validation on the {labeled.Count} labelled rows, {settings.Method} scored {cv.SemiSupervised:F3} " +
+                          $"and the same student on the labelled rows alone {cv.Supervised:F3}, so the unlabelled rows were not used (FallBackToSupervised = false keeps them)."
+                        : $"Safeguard: in {cv.Folds}-fold cross-validation on the {labeled.Count} labelled rows, {settings.Method} scored {cv.SemiSupervised:F3} " +
+                          $"against {cv.Supervised:F3} for supervised-only; the unlabelled rows were kept.");
+                    context.Info(_notes[^1]);
+                }
+                else
+                {
+                    _notes.Add("Safeguard skipped: a class has fewer than 2 labelled rows, too few to cross-validate.");
+                }
+            }
+        }
+
+        using IStudent student = NewStudent(x, generator);
+        using (context.Threads((long)settings.Student.BatchSize * 2 * settings.Student.HiddenWidth * Math.Max(settings.Student.HiddenWidth, data.FeatureCount)))
+        {
+            if (fellBack)
+            {
+                SupervisedRounds(student, labeled, labeledClasses, pool.Count);
+            }
+            else if (usesTeacher && pool.Count > 0)
             {
                 DistillationRounds(student, x, teacher!, embeddings!, generator, labeled, labeledClasses, pool, anchors, anchorClasses, outcomes);
-                _neighbours?.Dispose();
             }
             else if (settings.Method == SemiSupervisedMethod.SelfTraining && pool.Count > 0)
             {
@@ -120,14 +147,10 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
             }
             else
             {
-                var rounds = settings.Split + 1;
-                for (var round = 1; round <= rounds; round++)
-                {
-                    student.Train(new StudentRound([.. labeled], [.. labeledClasses], [], [], []), round, rounds);
-                    _rounds.Add(new SemiSupervisedRound(round, 0, labeled.Count, pool.Count, 0, 0));
-                }
+                SupervisedRounds(student, labeled, labeledClasses, pool.Count);
             }
         }
+        _neighbours?.Dispose();
 
         var anchorValues = Array.Empty<float>();
         if (embeddings is not null)
@@ -139,7 +162,95 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         var mlpWeights = (student as MlpStudent)?.Weights;
         var studentTransformer = (student as MlNetStudent)?.DetachTransformer();
         return new SemiSupervisedModel(settings.Method, data.ClassNames, data.Mean, data.Sd, teacher, anchorValues, [.. anchorClasses], mlpWeights, studentTransformer,
-            _rounds, outcomes.Values.OrderBy(o => o.InputRow).ToList(), data.RowCount - outcomes.Count, _notes, settings.Scoring, settings.UnknownThreshold);
+            _rounds, outcomes.Values.OrderBy(o => o.InputRow).ToList(), data.RowCount - outcomes.Count, _notes, settings.Scoring, settings.UnknownThreshold)
+        {
+            FellBackToSupervised = fellBack,
+            SafeguardAccuracy = _safeguard is { } s ? (s.SemiSupervised, s.Supervised) : null,
+        };
+    }
+
+    private (double SemiSupervised, double Supervised, int Folds)? _safeguard;
+
+    private IStudent NewStudent(Tensor x, Generator generator) => settings.StudentTrainer is { } factory
+        ? new MlNetStudent(mlContext, data, factory, settings.UnlabeledWeightScale, monitor)
+        : new MlpStudent(x, data.ClassCount, settings.Student, generator, monitor);
+
+    /// <summary>The supervised-only path: split + 1 rounds on the labelled rows.</summary>
+    private void SupervisedRounds(IStudent student, List<int> labeled, List<long> labeledClasses, int poolCount)
+    {
+        var rounds = settings.Split + 1;
+        for (var round = 1; round <= rounds; round++)
+        {
+            student.Train(new StudentRound([.. labeled], [.. labeledClasses], [], [], []), round, rounds);
+            _rounds.Add(new SemiSupervisedRound(round, 0, labeled.Count, poolCount, 0, 0));
+        }
+    }
+
+    /// <summary>
+    /// The safe default: stratified k-fold cross-validation on the labelled rows (fold j of a class holds its labelled rows
+    /// j, j + k, ... in canonical order). Per fold, the method runs with the held-out labelled rows moved into the pool
+    /// (unlabelled), and the same student is trained on the remaining labelled rows alone; both predict the held-out rows.
+    /// The frozen teacher is shared (it never sees labels). Each fold's students draw from their own generator, so the final
+    /// model is the one the method would give without the safeguard. Returns the two accuracies, or null when a class has
+    /// fewer than 2 labelled rows.
+    /// </summary>
+    private (double SemiSupervised, double Supervised, int Folds)? Safeguard(Tensor x, MlpWeights? teacher, Tensor? embeddings, List<int> labeled, List<long> labeledClasses, List<int> pool)
+    {
+        var byClass = Enumerable.Range(0, labeled.Count).GroupBy(i => labeledClasses[i]).ToList();
+        var smallest = byClass.Min(g => g.Count());
+        if (smallest < 2) return null;
+        var folds = Math.Min(settings.SafeguardFolds, smallest);
+        var fold = new int[labeled.Count];
+        foreach (var members in byClass)
+        {
+            var ordered = members.OrderBy(i => labeled[i]).ToList();
+            for (var j = 0; j < ordered.Count; j++) fold[ordered[j]] = j % folds;
+        }
+        var roundsBefore = _rounds.Count;
+        int semiRight = 0, supervisedRight = 0, total = 0;
+        for (var f = 0; f < folds; f++)
+        {
+            context.CancellationToken.ThrowIfCancellationRequested();
+            var train = Enumerable.Range(0, labeled.Count).Where(i => fold[i] != f).ToList();
+            var held = Enumerable.Range(0, labeled.Count).Where(i => fold[i] == f).ToList();
+            var heldRows = held.Select(i => labeled[i]).ToArray();
+            var heldClasses = held.Select(i => labeledClasses[i]).ToArray();
+            foreach (var semi in new[] { true, false })
+            {
+                using var generator = new Generator((ulong)settings.Seed * 7919UL + (ulong)(2 * f + (semi ? 1 : 2)));
+                using var student = NewStudent(x, generator);
+                var l = train.Select(i => labeled[i]).ToList();
+                var lc = train.Select(i => labeledClasses[i]).ToList();
+                if (!semi)
+                {
+                    SupervisedRounds(student, l, lc, pool.Count);
+                }
+                else
+                {
+                    var foldPool = pool.Concat(heldRows).ToList();
+                    var scratch = foldPool.ToDictionary(r => r, r => new UnlabeledRowOutcome(data.InputRow[r], -1, 0, double.NaN, 0));
+                    if (settings.Method == SemiSupervisedMethod.SelfTraining)
+                    {
+                        SelfTraining(student, l, lc, foldPool, scratch);
+                    }
+                    else
+                    {
+                        DistillationRounds(student, x, teacher!, embeddings!, generator, l, lc, foldPool, [.. l], lc.Select(c => (int)c).ToList(), scratch);
+                    }
+                }
+                var probabilities = student.Probabilities(heldRows);
+                var k = data.ClassCount;
+                for (var i = 0; i < heldRows.Length; i++)
+                {
+                    var best = 0;
+                    for (var c = 1; c < k; c++) if (probabilities[i * k + c] > probabilities[i * k + best]) best = c;
+                    if (best == heldClasses[i]) { if (semi) semiRight++; else supervisedRight++; }
+                }
+            }
+            total += heldRows.Length;
+        }
+        _rounds.RemoveRange(roundsBefore, _rounds.Count - roundsBefore);
+        return ((double)semiRight / total, (double)supervisedRight / total, folds);
     }
 
     /// <summary>WAD and plain pseudo-labelling: split + 1 rounds of scores, weighted student training and promotion.</summary>

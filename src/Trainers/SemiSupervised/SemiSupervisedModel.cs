@@ -74,6 +74,15 @@ public sealed class SemiSupervisedModel
     /// <summary>Rows whose <c>KnownClassConfidence</c> is below this are predicted as unknown (the missing key); null = never.</summary>
     public double? UnknownThreshold { get; }
 
+    /// <summary>
+    /// Whether the safeguard found the method below supervised-only in cross-validation on the labelled rows, so that the
+    /// student was trained on the labelled rows alone (see <see cref="Notes"/>).
+    /// </summary>
+    public bool FellBackToSupervised { get; internal init; }
+
+    /// <summary>The safeguard's cross-validated accuracy on the labelled rows of the method and of supervised-only; null when it did not run.</summary>
+    public (double SemiSupervised, double Supervised)? SafeguardAccuracy { get; internal init; }
+
     /// <summary>Number of anchors (labelled and promoted rows) that <c>KnownClassSimilarity</c> compares with.</summary>
     public int AnchorCount => AnchorClasses.Length;
 
@@ -103,16 +112,18 @@ public sealed class SemiSupervisedModel
             UnlabeledRowCount = d.UnlabeledRowCount,
             MeanUnlabeledWeight = d.MeanUnlabeledWeight,
             HasTeacher = d.HasTeacher,
+            FellBackToSupervised = d.FellBackToSupervised,
+            SafeguardAccuracy = d.SafeguardSemiSupervised is { } semi ? (semi, d.SafeguardSupervised ?? double.NaN) : null,
         };
     }
 
     /// <summary>What the ONNX graph stores of the model.</summary>
     internal sealed record Details(SemiSupervisedMethod Method, string[] ClassNames, double[] Mean, double[] Sd, int[] AnchorClasses, SemiSupervisedRound[] Rounds,
         int LabeledRowCount, int UnlabeledRowCount, double MeanUnlabeledWeight, bool HasTeacher, string[] Notes, AnchorScoring Scoring = AnchorScoring.NearestAnchor,
-        double? UnknownThreshold = null);
+        double? UnknownThreshold = null, bool FellBackToSupervised = false, double? SafeguardSemiSupervised = null, double? SafeguardSupervised = null);
 
     internal Details ToDetails() => new(Method, [.. ClassNames], Mean, Sd, AnchorClasses, [.. Rounds], LabeledRowCount, UnlabeledRowCount, MeanUnlabeledWeight, HasTeacher, [.. Notes],
-        Scoring, UnknownThreshold);
+        Scoring, UnknownThreshold, FellBackToSupervised, SafeguardAccuracy?.SemiSupervised, SafeguardAccuracy?.Supervised);
 
     internal double[] Mean { get; }
 

@@ -123,6 +123,18 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         /// </summary>
         public double? UnknownThreshold { get; set; }
 
+        /// <summary>
+        /// The safe default: before the final fit, cross-validate on the labelled rows (<see cref="SafeguardFolds"/> stratified
+        /// folds; the held-out labelled rows join the pool) the method against the same student trained on the labelled rows
+        /// alone, and when the method scores lower, train the final student supervised-only. The model says so
+        /// (<see cref="SemiSupervisedModel.FellBackToSupervised"/>, <see cref="SemiSupervisedModel.Notes"/>). Costs about
+        /// folds x (the student rounds of both); the teacher is trained once. false = always use the unlabelled rows.
+        /// </summary>
+        public bool FallBackToSupervised { get; set; } = true;
+
+        /// <summary>Folds of the safeguard's cross-validation (at most the smallest number of labelled rows of a class).</summary>
+        public int SafeguardFolds { get; set; } = 3;
+
         /// <summary>Width of each hidden layer of the MLP student.</summary>
         [Range(16, 1024, 128, true)]
         public int StudentHiddenWidth { get; set; } = 128;
@@ -230,6 +242,7 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
             ScoringViews = o.ScoringViews,
             MinTopScore = o.MinTopScore,
             UnknownThreshold = o.UnknownThreshold,
+            SafeguardFolds = o.FallBackToSupervised ? o.SafeguardFolds : 0,
             UnlabeledWeightScale = o.UnlabeledWeightScale,
             SelfTrainingThreshold = o.SelfTrainingThreshold,
             SelfTrainingMaxIterations = o.SelfTrainingMaxIterations,
@@ -265,6 +278,7 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
             throw new ArgumentException($"UnknownThreshold needs the teacher's margin and the MLP student, but Method is {o.Method}" +
                 (o.StudentTrainer is null ? "." : " with a StudentTrainer (whose PredictedLabel the graph cannot gate)."), nameof(Options.UnknownThreshold));
         }
+        Require(o.SafeguardFolds >= 2, nameof(Options.SafeguardFolds), o.SafeguardFolds, "be at least 2");
         Require(o.StudentHiddenWidth >= 1, nameof(Options.StudentHiddenWidth), o.StudentHiddenWidth, "be at least 1");
         Require(o.StudentHiddenLayers >= 0, nameof(Options.StudentHiddenLayers), o.StudentHiddenLayers, "be at least 0");
         Require(o.StudentIterationsPerRound >= 1, nameof(Options.StudentIterationsPerRound), o.StudentIterationsPerRound, "be at least 1");

@@ -69,9 +69,13 @@ internal sealed class MismatchMixture
         return new MismatchMixture { Train = [.. train], Test = test, Cluster = [.. cluster] };
     }
 
-    /// <summary>Small, fast settings for unit tests (the defaults are sized for real data).</summary>
+    /// <summary>
+    /// Small, fast settings for unit tests (the defaults are sized for real data). The safeguard is off: these tests check the
+    /// method itself; SafeguardTests check the fall-back.
+    /// </summary>
     public static WadTrainer.Options FastOptions(SemiSupervisedMethod method, int seed) => new()
     {
+        FallBackToSupervised = false,
         Method = method,
         Seed = seed,
         EncoderWidth = 64,
