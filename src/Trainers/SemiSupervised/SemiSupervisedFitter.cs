@@ -115,12 +115,15 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
                 _safeguard = Safeguard(x, teacher, embeddings, labeled, labeledClasses, pool);
                 if (_safeguard is { } cv)
                 {
-                    fellBack = cv.SemiSupervised < cv.Supervised;
+                    // Accuracy first; on a tie (common with a few labelled rows) the held-out log-loss, a proper score that still
+                    // tells the two apart.
+                    fellBack = cv.SemiSupervised < cv.Supervised || (cv.SemiSupervised == cv.Supervised && cv.SemiSupervisedLogLoss > cv.SupervisedLogLoss);
                     _notes.Add(fellBack
-                        ? $"Fell back to supervised-only: in {cv.Folds}-fold cross-validation on the {labeled.Count} labelled rows, {settings.Method} scored {cv.SemiSupervised:F3} " +
-                          $"and the same student on the labelled rows alone {cv.Supervised:F3}, so the unlabelled rows were not used (FallBackToSupervised = false keeps them)."
-                        : $"Safeguard: in {cv.Folds}-fold cross-validation on the {labeled.Count} labelled rows, {settings.Method} scored {cv.SemiSupervised:F3} " +
-                          $"against {cv.Supervised:F3} for supervised-only; the unlabelled rows were kept.");
+                        ? $"Fell back to supervised-only: in {cv.Folds}-fold cross-validation on the {labeled.Count} labelled rows, {settings.Method} scored accuracy {cv.SemiSupervised:F3} " +
+                          $"(log-loss {cv.SemiSupervisedLogLoss:F3}) and the same student on the labelled rows alone {cv.Supervised:F3} (log-loss {cv.SupervisedLogLoss:F3}), " +
+                          "so the unlabelled rows were not used (FallBackToSupervised = false keeps them)."
+                        : $"Safeguard: in {cv.Folds}-fold cross-validation on the {labeled.Count} labelled rows, {settings.Method} scored accuracy {cv.SemiSupervised:F3} " +
+                          $"(log-loss {cv.SemiSupervisedLogLoss:F3}) against {cv.Supervised:F3} (log-loss {cv.SupervisedLogLoss:F3}) for supervised-only; the unlabelled rows were kept.");
                     context.Info(_notes[^1]);
                 }
                 else
@@ -169,7 +172,7 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         };
     }
 
-    private (double SemiSupervised, double Supervised, int Folds)? _safeguard;
+    private (double SemiSupervised, double Supervised, double SemiSupervisedLogLoss, double SupervisedLogLoss, int Folds)? _safeguard;
 
     private IStudent NewStudent(Tensor x, Generator generator) => settings.StudentTrainer is { } factory
         ? new MlNetStudent(mlContext, data, factory, settings.UnlabeledWeightScale, monitor)
@@ -191,10 +194,10 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
     /// j, j + k, ... in canonical order). Per fold, the method runs with the held-out labelled rows moved into the pool
     /// (unlabelled), and the same student is trained on the remaining labelled rows alone; both predict the held-out rows.
     /// The frozen teacher is shared (it never sees labels). Each fold's students draw from their own generator, so the final
-    /// model is the one the method would give without the safeguard. Returns the two accuracies, or null when a class has
-    /// fewer than 2 labelled rows.
+    /// model is the one the method would give without the safeguard. Returns the two accuracies and mean log-losses
+    /// (-log p of the true class, p floored at 1e-12), or null when a class has fewer than 2 labelled rows.
     /// </summary>
-    private (double SemiSupervised, double Supervised, int Folds)? Safeguard(Tensor x, MlpWeights? teacher, Tensor? embeddings, List<int> labeled, List<long> labeledClasses, List<int> pool)
+    private (double SemiSupervised, double Supervised, double SemiSupervisedLogLoss, double SupervisedLogLoss, int Folds)? Safeguard(Tensor x, MlpWeights? teacher, Tensor? embeddings, List<int> labeled, List<long> labeledClasses, List<int> pool)
     {
         var byClass = Enumerable.Range(0, labeled.Count).GroupBy(i => labeledClasses[i]).ToList();
         var smallest = byClass.Min(g => g.Count());
@@ -208,6 +211,7 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         }
         var roundsBefore = _rounds.Count;
         int semiRight = 0, supervisedRight = 0, total = 0;
+        double semiLoss = 0, supervisedLoss = 0;
         for (var f = 0; f < folds; f++)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
@@ -245,12 +249,14 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
                     var best = 0;
                     for (var c = 1; c < k; c++) if (probabilities[i * k + c] > probabilities[i * k + best]) best = c;
                     if (best == heldClasses[i]) { if (semi) semiRight++; else supervisedRight++; }
+                    var loss = -Math.Log(Math.Max(1e-12, probabilities[i * k + heldClasses[i]]));
+                    if (semi) semiLoss += loss; else supervisedLoss += loss;
                 }
             }
             total += heldRows.Length;
         }
         _rounds.RemoveRange(roundsBefore, _rounds.Count - roundsBefore);
-        return ((double)semiRight / total, (double)supervisedRight / total, folds);
+        return ((double)semiRight / total, (double)supervisedRight / total, semiLoss / total, supervisedLoss / total, folds);
     }
 
     /// <summary>WAD and plain pseudo-labelling: split + 1 rounds of scores, weighted student training and promotion.</summary>
