@@ -36,6 +36,8 @@ if (args is ["automl-quality", .. var automl])
 {
     AutoMLQuality.Run(automl.Length > 0 ? int.Parse(automl[0], CultureInfo.InvariantCulture) : 3,
         automl.Length > 1 ? automl[1].Split(',') : ["ordinal", "lung", "veteran", "digits"]);
+    return 0;
+}
 // ./build.sh bench labelspreading-scale [rows] [features] [knn|rbf]: fit time and peak memory of LabelSpreading on a
 // Gaussian mixture; ./build.sh bench labelspreading-digits [seeds]: LabelSpreading on the digits mismatch splits.
 if (args is ["labelspreading-scale", .. var scale])
