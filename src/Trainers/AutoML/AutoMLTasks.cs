@@ -52,8 +52,8 @@ public static class AutoMLTaskExtensions
 {
     /// <summary>
     /// The trainers searched for a task: ordinal PRESTO, proportional odds, and ML.NET's L-BFGS and SDCA maximum entropy and
-    /// LightGBM; survival the flexible parametric model; semi-supervised WAD (with its baselines as a choice) and ML.NET's L-BFGS
-    /// maximum entropy on the labelled rows; multiclass, binary and regression ML.NET's linear trainers, FastTree and LightGBM.
+    /// LightGBM; survival the flexible parametric model; semi-supervised label spreading, WAD (with its baselines as a choice)
+    /// and ML.NET's L-BFGS maximum entropy on the labelled rows; multiclass, binary and regression ML.NET's linear trainers, FastTree and LightGBM.
     /// </summary>
     /// <exception cref="ArgumentException">Text classification: its pipeline needs a model, see <see cref="SweepableTrainers.TextFineTuning"/>.</exception>
     public static SweepablePipeline CreatePipeline(this PaperAutoMLCatalog catalog, AutoMLTaskOptions options)
@@ -66,7 +66,8 @@ public static class AutoMLTaskExtensions
             AutoMLTask.Ordinal => new SweepablePipeline(SweepableTrainers.Presto(label, features), SweepableTrainers.ProportionalOdds(label, features),
                 SweepableTrainers.LbfgsMaximumEntropy(label, features), SweepableTrainers.SdcaMaximumEntropy(label, features), SweepableTrainers.LightGbmMulticlass(label, features)),
             AutoMLTask.Survival => new SweepablePipeline(SweepableTrainers.FlexibleSurvival(options.TimeColumnName, options.EventColumnName, options.SurvivalFeatureColumnNames, options.EventValue)),
-            AutoMLTask.SemiSupervised => new SweepablePipeline(SweepableTrainers.Wad(label, features), SweepableTrainers.LbfgsMaximumEntropy(label, features)),
+            AutoMLTask.SemiSupervised => new SweepablePipeline(SweepableTrainers.LabelSpreading(label, features), SweepableTrainers.Wad(label, features),
+                SweepableTrainers.LbfgsMaximumEntropy(label, features)),
             AutoMLTask.Multiclass => new SweepablePipeline(SweepableTrainers.LbfgsMaximumEntropy(label, features), SweepableTrainers.SdcaMaximumEntropy(label, features),
                 SweepableTrainers.FastTreeOneVersusAll(label, features), SweepableTrainers.LightGbmMulticlass(label, features)),
             AutoMLTask.Binary => new SweepablePipeline(SweepableTrainers.LbfgsLogisticRegression(label, features), SweepableTrainers.SdcaLogisticRegression(label, features),

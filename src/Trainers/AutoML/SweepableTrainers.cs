@@ -77,6 +77,15 @@ public static class SweepableTrainers
             (ml, o) => ml.SemiSupervised().Trainers.Wad(o), space, runsExclusively: true);
     }
 
+    /// <summary>Label spreading (kNN graph; neighbours, alpha and iterations searched, and the kernel a choice).</summary>
+    public static SweepableEstimator LabelSpreading(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features)
+    {
+        var space = SearchSpace.FromOptions<LabelSpreadingTrainer.Options>();
+        space[nameof(LabelSpreadingTrainer.Options.Kernel)] = new ChoiceOption([.. Enum.GetValues<LabelSpreadingKernel>().Select(k => (object)k.ToString())], nameof(LabelSpreadingKernel.Knn));
+        return SweepableEstimator.Create("LabelSpreading", new LabelSpreadingTrainer.Options { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName },
+            (ml, o) => ml.SemiSupervised().Trainers.LabelSpreading(o), space, runsExclusively: true);
+    }
+
     /// <summary>The LoRA fine-tuner on a pretrained encoder (classification), its adapter options and schedule searched.</summary>
     public static SweepableEstimator TextFineTuning(TextFineTuningTrainer.Options baseOptions)
     {

@@ -162,6 +162,48 @@ public sealed class TaskExperimentTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
+    public async Task A_semi_supervised_search_tries_label_spreading_wad_and_a_supervised_baseline() => await SemiSupervisedSearch(withWad: true);
+
+    [TestMethod]
+    public async Task A_semi_supervised_search_of_label_spreading_and_a_supervised_baseline_skips_the_unlabelled_rows() => await SemiSupervisedSearch(withWad: false);
+
+    private static async Task SemiSupervisedSearch(bool withWad)
+    {
+        // Two well separated blobs, 10 labels each among 240 rows.
+        var random = new Random(4);
+        var rows = Enumerable.Range(0, 240).Select(i =>
+        {
+            var c = i % 2;
+            return new BlobRow
+            {
+                Label = i < 20 ? c : float.NaN,
+                Features = [(float)(3 * c + random.NextDouble()), (float)(3 * c + random.NextDouble()), (float)random.NextDouble()],
+            };
+        }).ToArray();
+        var ml = new MLContext(1);
+        var experiment = ml.PaperAutoML().CreateExperiment(ml.Data.LoadFromEnumerable(rows), new AutoMLTaskOptions { Task = AutoMLTask.SemiSupervised, NumberOfFolds = 2, Seed = 1 })
+            .SetMaxModelToExplore(withWad ? 3 : 2);
+        // WAD's trials take a minute on two cores; the default suite searches the other two.
+        if (!withWad) experiment.SetPipeline(new SweepablePipeline(SweepableTrainers.LabelSpreading(), SweepableTrainers.LbfgsMaximumEntropy()));
+        var best = await experiment.RunAsync();
+
+        string[] expected = withWad ? ["LabelSpreading", "Wad", "LbfgsMaximumEntropy"] : ["LabelSpreading", "LbfgsMaximumEntropy"];
+        CollectionAssert.AreEqual(expected, experiment.Trials.OrderBy(t => t.TrialSettings.TrialId).Select(t => t.TrainerName).ToArray());
+        Assert.IsTrue(experiment.Trials.All(t => t.Status == TrialStatus.Completed), string.Join("; ", experiment.Trials.Select(t => t.Exception?.Message)));
+        Assert.AreEqual(1.0, best.Metric, "accuracy on the held-out labelled rows of separated blobs");
+        (best.Model as IDisposable)?.Dispose();
+    }
+
+    private sealed class BlobRow
+    {
+        public float Label { get; set; }
+
+        [VectorType(3)]
+        public float[] Features { get; set; } = [];
+    }
+
+    [TestMethod]
     public void A_semi_supervised_split_holds_out_only_labelled_rows()
     {
         var ml = new MLContext(1);
