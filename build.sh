@@ -28,12 +28,16 @@ pack() {
 }
 
 run_tests() {
-  local log status
+  local log status scratch
   log=$(mktemp)
+  # The tests' temporary files (ML.NET writes every in-memory ONNX model to one, and leaves it when a model is not
+  # disposed) go to a folder of their own that is removed afterwards, so repeated runs do not fill the disk.
+  scratch=$(mktemp -d)
   set +e
-  dotnet test "$solution" "$@" 2>&1 | tee "$log"
+  TMPDIR="$scratch" dotnet test "$solution" "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
+  rm -rf "$scratch"
   # One plain summary line for people and CI, summed over the test assemblies.
   awk '/(Passed|Failed)!/ {
          for (i = 1; i <= NF; i++) { v = $(i + 1); gsub(",", "", v)
