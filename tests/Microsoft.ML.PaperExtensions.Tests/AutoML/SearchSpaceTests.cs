@@ -64,7 +64,8 @@ public sealed class SearchSpaceTests
         Assert.AreEqual((1.0, 0.01, 20, true), (options.ElasticNetMixing, options.LambdaMinRatio, options.NumberOfLambdas, options.PenalizeFirstVector));
 
         var wad = SearchSpace.FromOptions<WadTrainer.Options>();
-        Assert.AreEqual(11, wad.Count);
+        Assert.AreEqual(12, wad.Count);
+        Assert.AreEqual((3, 50), (((UniformIntOption)wad["PropagationNeighbors"]).Min, ((UniformIntOption)wad["PropagationNeighbors"]).Max));
         Assert.IsTrue(((UniformDoubleOption)wad["TeacherLearningRate"]).LogBase);
     }
 
