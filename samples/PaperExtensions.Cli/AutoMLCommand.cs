@@ -177,7 +177,13 @@ internal static class AutoMLCommand
             var used = outcome.Concat(task == AutoMLTask.Survival || label is null ? [] : [label]).ToHashSet();
             var scan = Scan(ml, source, label);
             var features = featureList is not null ? source.Columns(featureList, "--features")
-                : source.Header.Where((n, j) => !used.Contains(n) && scan.Numeric[j]).ToList();
+                : source.Header.Where((n, j) => !used.Contains(n) && scan.FirstText[j] < 0).ToList();
+            foreach (var feature in features.Where(f => scan.FirstText[source.Column(f, "--features")] >= 0))
+            {
+                var (line, text) = source.Locate(scan.FirstText[source.Column(feature, "--features")], feature);
+                throw new FormatException($"{source.Path}, line {line}: --features column '{feature}' holds '{text}', which is not a number; " +
+                    "the searched trainers read numeric features (leave text columns out, or code them first).");
+            }
             if (features.Count == 0) throw new ArgumentException($"{source.Path} has no numeric column besides the label or outcome; name them with --features.");
             var kind = DataKind.Single;
             if (task != AutoMLTask.Survival)
@@ -238,30 +244,35 @@ internal static class AutoMLCommand
             return DataKind.String;
         }
 
-        /// <summary>Which columns are numeric in every row, whether the label's non-empty values are, and its distinct values.</summary>
-        private static (bool[] Numeric, bool NumericLabel, IReadOnlyCollection<string> LabelValues) Scan(MLContext ml, CsvSource source, string? label)
+        /// <summary>
+        /// The first row whose field is no number, per column (-1: numeric in every row), whether the label's non-empty values
+        /// are numbers, and its distinct values.
+        /// </summary>
+        private static (long[] FirstText, bool NumericLabel, IReadOnlyCollection<string> LabelValues) Scan(MLContext ml, CsvSource source, string? label)
         {
             var names = source.Header.ToList();
-            var numeric = new bool[names.Count];
-            Array.Fill(numeric, true);
+            var firstText = new long[names.Count];
+            Array.Fill(firstText, -1);
+            long row = 0;
             var labelIndex = label is null ? -1 : names.IndexOf(label);
             var labelNumeric = true;
             var labelValues = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var row in source.Text(ml, names))
+            foreach (var fields in source.Text(ml, names))
             {
-                for (var j = 0; j < row.Length; j++)
+                for (var j = 0; j < fields.Length; j++)
                 {
                     if (j == labelIndex)
                     {
-                        if (row[j].Length > 0 && labelValues.Add(row[j])) labelNumeric &= CsvSource.IsNumber(row[j]);
+                        if (fields[j].Length > 0 && labelValues.Add(fields[j])) labelNumeric &= CsvSource.IsNumber(fields[j]);
                     }
-                    else
+                    else if (firstText[j] < 0 && !CsvSource.IsNumber(fields[j]))
                     {
-                        numeric[j] &= CsvSource.IsNumber(row[j]);
+                        firstText[j] = row;
                     }
                 }
+                row++;
             }
-            return (numeric, labelNumeric, labelValues);
+            return (firstText, labelNumeric, labelValues);
         }
     }
 }

@@ -53,6 +53,10 @@ public sealed class AutoMLCliTests
         Assert.AreEqual(1, budget.ExitCode);
         StringAssert.Contains(budget.Error, "No trial completed within the training time of 0.05 s");
 
+        var text = CliProcess.Run("automl", "--task", "ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS", "--features", "DAY,COLD");
+        Assert.AreEqual(1, text.ExitCode);
+        StringAssert.Contains(text.Error, "soup.csv, line 2: --features column 'COLD' holds 'Yes', which is not a number");
+
         var label = CliProcess.Run("automl", "--task", "ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "PROD", "--features", "DAY");
         Assert.AreEqual(1, label.ExitCode);
         StringAssert.Contains(label.Error, "--label column 'PROD' is not numeric");

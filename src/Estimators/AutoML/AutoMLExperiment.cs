@@ -238,6 +238,15 @@ public sealed class AutoMLExperiment
         return best;
     }
 
+    // ML.NET wraps an error raised on its cursor threads ("Event we were waiting on was subject to an exception"); the
+    // user needs the error itself.
+    private static Exception Cause(Exception e)
+    {
+        while (e.InnerException is { } inner && (e is AggregateException or System.Reflection.TargetInvocationException || e.Message.StartsWith("Event we were waiting on", StringComparison.Ordinal)))
+            e = inner;
+        return e;
+    }
+
     private SweepablePipelineRunner DefaultRunner(DatasetSplit split)
     {
         if (_pipeline is null) throw new InvalidOperationException("Set a pipeline (SetPipeline) before running.");
@@ -335,7 +344,7 @@ public sealed class AutoMLExperiment
         }
         catch (Exception e)
         {
-            return new TrialResult { TrialSettings = settings, Status = TrialStatus.Failed, DurationInMilliseconds = watch.Elapsed.TotalMilliseconds, Exception = e };
+            return new TrialResult { TrialSettings = settings, Status = TrialStatus.Failed, DurationInMilliseconds = watch.Elapsed.TotalMilliseconds, Exception = Cause(e) };
         }
     }
 }
