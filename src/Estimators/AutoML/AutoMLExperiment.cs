@@ -195,7 +195,7 @@ public sealed class AutoMLExperiment
     /// <summary>
     /// Runs trials until the time budget, the trial count, the grid or the caller's token ends the search, and returns the best
     /// completed trial with its fitted model (refitted on all rows under cross-validation; that refit runs after the budget).
-    /// A token cancelled after some trial completed returns the best so far.
+    /// A token cancelled after some trial completed returns the best so far, with the model of its last fold (no refit).
     /// </summary>
     /// <exception cref="InvalidOperationException">Something the search needs is not set; no trial completed within the budget;
     /// or the failures in a row reached the limit before any trial completed.</exception>
@@ -227,7 +227,9 @@ public sealed class AutoMLExperiment
                   $"({_trials.Count} started, {_trials.Count(t => t.Status == TrialStatus.Failed)} failed); no model is returned. Give the search more time.",
                 state.FirstFailure);
         }
-        if (split?.RefitData is not null && runner is SweepablePipelineRunner pipelineRunner)
+        // Under cross-validation the best parameter is refitted on all rows, unless the caller cancelled: then the best
+        // trial's model (fitted without its last fold) is returned at once.
+        if (split?.RefitData is not null && runner is SweepablePipelineRunner pipelineRunner && !cancellationToken.IsCancellationRequested)
         {
             (best.Model as IDisposable)?.Dispose();
             best.Model = await Task.Run(() => pipelineRunner.Refit(best.TrialSettings, cancellationToken), CancellationToken.None);

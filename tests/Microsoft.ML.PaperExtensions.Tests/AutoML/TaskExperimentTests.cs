@@ -71,6 +71,23 @@ public sealed class TaskExperimentTests
         foreach (var (id, metric) in serial) Assert.AreEqual(metric, parallel[id], 1e-4, $"trial {id}");
     }
 
+    [TestMethod]
+    public async Task A_cancelled_cross_validated_search_returns_the_best_trial_without_a_refit()
+    {
+        var ml = new MLContext(1);
+        var soup = SoupFeatures.Load(ml, DataFile("soup.csv"));
+        var experiment = ml.PaperAutoML().CreateExperiment(soup, new AutoMLTaskOptions { Task = AutoMLTask.Ordinal, NumberOfFolds = 2, Seed = 5 })
+            .SetPipeline(new SweepablePipeline(SweepableTrainers.LbfgsMaximumEntropy()));
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var best = await experiment.RunAsync(cancellation.Token);
+
+        Assert.AreEqual(TrialStatus.Completed, best.Status);
+        Assert.IsNotNull(best.Model);
+        var scores = ml.Data.CreateEnumerable<Scored>(best.Model.Transform(soup), false).First().Score;
+        Assert.AreEqual(1.0, scores.Sum(), 1e-5);
+        (best.Model as IDisposable)?.Dispose();
+    }
+
     private sealed class Scored
     {
         public float[] Score { get; set; } = [];
