@@ -92,7 +92,7 @@ internal static class AutoMLCommand
                 _ => experiment.SetCostFrugalTuner(),
             };
             var best = await experiment.RunAsync(cancellation);
-            var scorer = AutoMLMetric.For(taskKind, metricName, options.LabelColumnName, options.TimeColumnName, options.EventColumnName, options.EventValue);
+            var scorer = experiment.Metric!;
             double? testMetric = null;
             if (testSource is not null)
             {
@@ -176,6 +176,7 @@ internal static class AutoMLCommand
             if (label is not null && task != AutoMLTask.Survival) source.Column(label, "--label");
             var used = outcome.Concat(task == AutoMLTask.Survival || label is null ? [] : [label]).ToHashSet();
             var scan = Scan(ml, source, label);
+            if (scan.Rows == 0) throw new FormatException($"{source.Path} has a header row but no data rows.");
             var features = featureList is not null ? source.Columns(featureList, "--features")
                 : source.Header.Where((n, j) => !used.Contains(n) && scan.FirstText[j] < 0).ToList();
             foreach (var feature in features.Where(f => scan.FirstText[source.Column(f, "--features")] >= 0))
@@ -212,7 +213,7 @@ internal static class AutoMLCommand
             if (dropMissing)
             {
                 var filtered = ml.Data.FilterRowsByMissingValues(view, [.. Columns.Where(c => c.Kind != DataKind.String && !unlabeled.Contains(c.Name)).Select(c => c.Name)]);
-                dropped = Count(view) - Count(filtered);
+                dropped = CliRunner.CountRows(view) - CliRunner.CountRows(filtered);
                 if (dropped > 0) Console.Error.WriteLine($"mlnet-papers: dropped {dropped} rows of {source.Path} with missing values.");
                 view = filtered;
             }
@@ -222,14 +223,6 @@ internal static class AutoMLCommand
             }
             if (Task != AutoMLTask.Survival) view = ml.Transforms.Concatenate(ColumnNames.Features, [.. Features]).Fit(view).Transform(view);
             return (view, dropped);
-        }
-
-        private static long Count(IDataView view)
-        {
-            using var cursor = view.GetRowCursor([]);
-            long n = 0;
-            while (cursor.MoveNext()) n++;
-            return n;
         }
 
         private static readonly Dictionary<string, bool> BinaryValues = new()
@@ -246,9 +239,9 @@ internal static class AutoMLCommand
 
         /// <summary>
         /// The first row whose field is no number, per column (-1: numeric in every row), whether the label's non-empty values
-        /// are numbers, and its distinct values.
+        /// are numbers, its distinct values, and the number of rows.
         /// </summary>
-        private static (long[] FirstText, bool NumericLabel, IReadOnlyCollection<string> LabelValues) Scan(MLContext ml, CsvSource source, string? label)
+        private static (long[] FirstText, bool NumericLabel, IReadOnlyCollection<string> LabelValues, long Rows) Scan(MLContext ml, CsvSource source, string? label)
         {
             var names = source.Header.ToList();
             var firstText = new long[names.Count];
@@ -272,7 +265,7 @@ internal static class AutoMLCommand
                 }
                 row++;
             }
-            return (firstText, labelNumeric, labelValues);
+            return (firstText, labelNumeric, labelValues, row);
         }
     }
 }

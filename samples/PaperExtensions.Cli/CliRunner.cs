@@ -75,6 +75,16 @@ internal static class CliRunner
         }
     }
 
+    /// <summary>The number of rows of a view (a full pass when it does not know).</summary>
+    public static long CountRows(Microsoft.ML.IDataView view)
+    {
+        if (view.GetRowCount() is { } known) return known;
+        using var cursor = view.GetRowCursor([]);
+        var count = 0L;
+        while (cursor.MoveNext()) count++;
+        return count;
+    }
+
     /// <summary>A required option.</summary>
     public static Option<T> Required<T>(string name, string description) => new(name) { Description = description, Required = true };
 

@@ -50,9 +50,9 @@ internal static class SurvivalCommand
             var dropped = 0L;
             if (parse.GetValue(dropMissing))
             {
-                var total = Count(view);
+                var total = CliRunner.CountRows(view);
                 view = ml.Data.FilterRowsByMissingValues(view, used);
-                dropped = total - Count(view);
+                dropped = total - CliRunner.CountRows(view);
                 if (dropped > 0) Console.Error.WriteLine($"mlnet-papers: dropped {dropped} of {total} rows with missing values in {string.Join(", ", used)}.");
             }
             var kappaText = parse.GetValue(kappa)!;
@@ -105,14 +105,6 @@ internal static class SurvivalCommand
             return Task.FromResult(0);
         });
         return command;
-    }
-
-    private static long Count(IDataView view)
-    {
-        using var cursor = view.GetRowCursor([]);
-        var count = 0L;
-        while (cursor.MoveNext()) count++;
-        return count;
     }
 
     /// <summary>The used columns row by row, for the plot.</summary>

@@ -57,6 +57,19 @@ public sealed class AutoMLCliTests
         Assert.AreEqual(1, text.ExitCode);
         StringAssert.Contains(text.Error, "soup.csv, line 2: --features column 'COLD' holds 'Yes', which is not a number");
 
+        var headerOnly = Path.Combine(Path.GetTempPath(), $"automl-empty-{Guid.NewGuid():N}.csv");
+        File.WriteAllText(headerOnly, "a,b,label\n");
+        try
+        {
+            var empty = CliProcess.Run("automl", "--task", "multiclass", "--data", headerOnly, "--label", "label");
+            Assert.AreEqual(1, empty.ExitCode);
+            StringAssert.Contains(empty.Error, "has a header row but no data rows");
+        }
+        finally
+        {
+            File.Delete(headerOnly);
+        }
+
         var label = CliProcess.Run("automl", "--task", "ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "PROD", "--features", "DAY");
         Assert.AreEqual(1, label.ExitCode);
         StringAssert.Contains(label.Error, "--label column 'PROD' is not numeric");

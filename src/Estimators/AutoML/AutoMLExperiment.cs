@@ -49,6 +49,9 @@ public sealed class AutoMLExperiment
         }
     }
 
+    /// <summary>The metric trials are compared by, once set.</summary>
+    public AutoMLMetric? Metric => _metric;
+
     /// <summary>The pipeline whose trainers and options are searched.</summary>
     public AutoMLExperiment SetPipeline(SweepablePipeline pipeline)
     {

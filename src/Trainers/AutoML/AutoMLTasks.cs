@@ -85,7 +85,7 @@ public static class AutoMLTaskExtensions
     /// 20 % holdout); semi-supervised rows without a label always stay in training. Set the time budget, tuner or monitor on
     /// the result, then <c>RunAsync</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">A column is missing, the metric does not fit the task, or the folds do not fit the data.</exception>
+    /// <exception cref="ArgumentException">A column is missing, the data have no rows, the metric does not fit the task, or the folds do not fit the data.</exception>
     public static AutoMLExperiment CreateExperiment(this PaperAutoMLCatalog catalog, IDataView data, AutoMLTaskOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -101,6 +101,10 @@ public static class AutoMLTaskExtensions
         if (options.NumberOfFolds is 1 or < 0)
             throw new ArgumentOutOfRangeException(nameof(options), options.NumberOfFolds, $"NumberOfFolds must be 0 (a 20 % holdout) or at least 2, but is {options.NumberOfFolds}.");
 
+        using (var cursor = data.GetRowCursor([]))
+        {
+            if (!cursor.MoveNext()) throw new ArgumentException("The data have no rows; a search needs rows to fit and score.", nameof(data));
+        }
         var ml = catalog.Context;
         ITransformer? toKey = null;
         if (options.Task is AutoMLTask.Ordinal or AutoMLTask.SemiSupervised or AutoMLTask.Multiclass && data.Schema[options.LabelColumnName].Type is not KeyDataViewType)
@@ -126,9 +130,8 @@ public static class AutoMLTaskExtensions
         CancellationToken cancellationToken = default)
     {
         var experiment = catalog.CreateExperiment(data, options).SetTrainingTimeInSeconds(trainingTimeInSeconds);
-        var metric = AutoMLMetric.For(options.Task, options.MetricName, options.LabelColumnName, options.TimeColumnName, options.EventColumnName, options.EventValue);
         var best = await experiment.RunAsync(cancellationToken);
-        return new AutoMLRun(best, experiment.Trials, metric);
+        return new AutoMLRun(best, experiment.Trials, experiment.Metric!);
     }
 
     /// <summary>One call for ordinal data: PRESTO and the others searched by the multi-class Brier score (or <paramref name="metricName"/>).</summary>

@@ -257,6 +257,9 @@ public sealed class TaskExperimentTests
         StringAssert.Contains(misplaced.Message, "'brier' is a metric of: ordinal");
         var ml = new MLContext(1);
         var data = ml.Data.LoadFromEnumerable(new[] { new LabelRow { Label = 1, X = 1 }, new LabelRow { Label = 2, X = 2 } });
+        var noRows = Assert.ThrowsExactly<ArgumentException>(() => ml.PaperAutoML().CreateExperiment(ml.Data.LoadFromEnumerable(Array.Empty<LabelRow>()),
+            new AutoMLTaskOptions { Task = AutoMLTask.Regression, FeatureColumnName = "X" }));
+        StringAssert.Contains(noRows.Message, "no rows");
         var missing = Assert.ThrowsExactly<ArgumentException>(() => ml.PaperAutoML().CreateExperiment(data, new AutoMLTaskOptions { Task = AutoMLTask.Multiclass }));
         StringAssert.Contains(missing.Message, "Column 'Features' was not found");
     }
