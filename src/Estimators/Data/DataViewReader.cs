@@ -135,7 +135,7 @@ internal static class DataViewReader
         {
             // The blocks just copied are as large as the data: return their memory before the caller allocates more.
             GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
         return table;
 

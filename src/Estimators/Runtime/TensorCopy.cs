@@ -7,6 +7,26 @@ namespace Microsoft.ML.PaperExtensions.Runtime;
 /// <summary>Bulk copies between tensors and managed arrays (TorchSharp's element accessor is about 100 times slower).</summary>
 internal static class TensorCopy
 {
+    /// <summary>
+    /// A float64 tensor of the given shape over <paramref name="values"/> itself: on the CPU no copy is made (the array is
+    /// pinned for the tensor's life), elsewhere it is copied to the device. TorchSharp's <c>tensor(double[])</c> clones the
+    /// array into a second pinned managed array, which doubles a large data set's memory. The caller gives the array up:
+    /// it must not be written afterwards.
+    /// </summary>
+    public static Tensor Adopt(double[] values, params long[] shape)
+    {
+        using var flat = from_array(values, ScalarType.Float64, CPU);
+        return flat.view(shape);
+    }
+
+    /// <inheritdoc cref="Adopt(double[], long[])"/>
+    public static Tensor Adopt(double[] values, Device device, params long[] shape)
+    {
+        if (device.type == DeviceType.CPU) return Adopt(values, shape);
+        using var host = Adopt(values, shape);
+        return host.to(device);
+    }
+
     /// <summary>The values of a float64 tensor in row-major order, copied to a new array.</summary>
     public static double[] ToArray(Tensor tensor) => ToArray<double>(tensor);
 

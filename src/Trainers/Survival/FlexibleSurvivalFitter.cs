@@ -40,11 +40,11 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
         var (phMean, phSd) = Standardisation(data.Ph, "PH");
         var (shapeMean, shapeSd) = Standardisation(data.Shape, "shape");
         var entered = data.Entry.Any(e => e > 0);
-        using var logTime = tensor(data.Time.Select(t => Math.Log(t / scale)).ToArray(), ScalarType.Float64, device);
-        using var truncated = entered ? tensor(data.Entry.Select(e => e > 0 ? 1.0 : 0.0).ToArray(), ScalarType.Float64, device) : zeros(n, ScalarType.Float64, device);
-        using var logEntry = entered ? tensor(data.Entry.Select(e => e > 0 ? Math.Log(e / scale) : 0).ToArray(), ScalarType.Float64, device) : zeros(n, ScalarType.Float64, device);
-        using var isEvent = tensor(data.Event, ScalarType.Float64, device);
-        using var weight = tensor(data.Weight, ScalarType.Float64, device);
+        using var logTime = TensorCopy.Adopt(data.Time.Select(t => Math.Log(t / scale)).ToArray(), device, n);
+        using var truncated = entered ? tensor(data.Entry.Select(e => e > 0 ? 1.0 : 0.0).ToArray(), ScalarType.Float64, device) : Constant(0, n);
+        using var logEntry = entered ? tensor(data.Entry.Select(e => e > 0 ? Math.Log(e / scale) : 0).ToArray(), ScalarType.Float64, device) : Constant(0, n);
+        using var isEvent = TensorCopy.Adopt(data.Event, device, n);
+        using var weight = data.Weight.All(w => w == 1) ? Constant(1, n) : TensorCopy.Adopt(data.Weight, device, n);
         using var aft = Matrix(data.Aft, aftMean, aftSd);
         using var ph = Matrix(data.Ph, phMean, phSd);
         using var shape = Matrix(data.Shape, shapeMean, shapeSd);
@@ -54,7 +54,7 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
         {
             // The arrays just dropped are as large as the data; give their memory back before the fit's own allocations.
             GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
 
         var notes = new List<string>();
@@ -366,12 +366,20 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
         return (mean, sd);
     }
 
-    /// <summary>The standardised covariates as a [rows, p] tensor, standardised on the device (no managed copy).</summary>
+    /// <summary>A column with one value in every row: a broadcast view of one element, so it costs no memory per row.</summary>
+    private Tensor Constant(double value, int rows)
+    {
+        using var one = full(1, value, ScalarType.Float64, device);
+        return one.expand(rows);
+    }
+
+    /// <summary>The standardised covariates as a [rows, p] tensor over the matrix's own array (standardised in place).</summary>
     private Tensor Matrix(CovariateMatrix matrix, double[] mean, double[] sd)
     {
-        var p = matrix.Width;
-        var values = tensor(matrix.Values, [data.RowCount, p], ScalarType.Float64, device);
-        return p == 0 ? values : values.sub_(tensor(mean, ScalarType.Float64, device)).div_(tensor(sd, ScalarType.Float64, device));
+        if (matrix.Width == 0) return zeros(data.RowCount, 0, ScalarType.Float64, device);
+        using var center = tensor(mean, ScalarType.Float64, device);
+        using var scale = tensor(sd, ScalarType.Float64, device);
+        return TensorCopy.Adopt(matrix.Values, device, data.RowCount, matrix.Width).sub_(center).div_(scale);
     }
 
     private static double Median(double[] values)
