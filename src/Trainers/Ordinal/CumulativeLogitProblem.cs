@@ -11,30 +11,34 @@ namespace Microsoft.ML.PaperExtensions.Ordinal;
 /// </summary>
 internal sealed class CumulativeLogitProblem : IDisposable
 {
-    private readonly Tensor _x;        // [n, p] standardised features
-    private readonly Tensor _xa;       // [n, p+1] with a leading column of ones
+    /// <summary>Rows per chunk of every pass: temporaries of a few [chunk, K] tensors, so memory does not grow with the rows beyond the data itself.</summary>
+    public const int DefaultChunkRows = 65_536;
+    private readonly Tensor _design;   // [n, p+1]: a leading column of ones, then the standardised features
     private readonly Tensor _y;        // [n] class index, int64
     private readonly Tensor _weight;   // [n] row weight / sum of weights
-    private readonly Tensor _upper;    // [n, K-1] 1 where y == k
-    private readonly Tensor _lower;    // [n, K-1] 1 where y == k+1
+    private readonly int _chunkRows;
 
-    public CumulativeLogitProblem(Tensor standardisedFeatures, long[] classes, double[] weights, int classCount)
+    /// <param name="design">[n, p + 1]: a column of ones, then the standardised features (kept, not copied).</param>
+    /// <param name="classes">Class index of each row, 0 to <paramref name="classCount"/> - 1.</param>
+    /// <param name="weights">Row weights.</param>
+    /// <param name="classCount">K.</param>
+    /// <param name="chunkRows">Rows per chunk (0: <see cref="DefaultChunkRows"/>).</param>
+    public CumulativeLogitProblem(Tensor design, long[] classes, double[] weights, int classCount, int chunkRows = 0)
     {
-        RowCount = (int)standardisedFeatures.shape[0];
-        FeatureCount = (int)standardisedFeatures.shape[1];
+        RowCount = (int)design.shape[0];
+        FeatureCount = (int)design.shape[1] - 1;
         ClassCount = classCount;
-        var n = RowCount;
-        _x = standardisedFeatures.alias().DetachFromDisposeScope();
-        using var scope = NewDisposeScope();
-        var device = _x.device;
-        _xa = cat([ones(n, 1, ScalarType.Float64, device), _x], 1).DetachFromDisposeScope();
+        _chunkRows = chunkRows > 0 ? chunkRows : DefaultChunkRows;
+        var device = design.device;
+        _design = design.alias().DetachFromDisposeScope();
         _y = tensor(classes, ScalarType.Int64, device).DetachFromDisposeScope();
-        var w = tensor(weights, ScalarType.Float64, device);
-        _weight = (w / w.sum()).DetachFromDisposeScope();
-        var oneHot = nn.functional.one_hot(_y, classCount).to_type(ScalarType.Float64);
-        _upper = oneHot[.., ..(classCount - 1)].contiguous().DetachFromDisposeScope();
-        _lower = oneHot[.., 1..].contiguous().DetachFromDisposeScope();
+        var total = weights.Sum();
+        _weight = TensorCopy.Adopt(weights.Select(w => w / total).ToArray(), device, RowCount).DetachFromDisposeScope();
     }
+
+    /// <summary>Standardised features [n, p] as the design the constructor takes: a column of ones before them.</summary>
+    public static Tensor Design(Tensor standardisedFeatures) =>
+        cat([ones(standardisedFeatures.shape[0], 1, ScalarType.Float64, standardisedFeatures.device), standardisedFeatures], 1);
 
     public int RowCount { get; }
 
@@ -52,8 +56,13 @@ internal sealed class CumulativeLogitProblem : IDisposable
     public double NegativeLogLikelihood(ReadOnlySpan<double> phi)
     {
         using var scope = NewDisposeScope();
-        var logp = LogProbabilityOfObserved(Eta(phi));
-        var value = -(logp * _weight).sum().item<double>();
+        var theta = Theta(phi);
+        var value = 0.0;
+        foreach (var (x, y, weight) in Chunks())
+        {
+            using var chunkScope = NewDisposeScope();
+            value -= (LogProbabilityOfObserved(x.matmul(theta), y) * weight).sum().item<double>();
+        }
         return double.IsNaN(value) ? double.PositiveInfinity : value;
     }
 
@@ -61,48 +70,66 @@ internal sealed class CumulativeLogitProblem : IDisposable
     /// The mean negative log-likelihood, its gradient in <c>phi</c>, and its Hessian in <c>phi</c> as a dense row-major
     /// matrix. The cumulative logit log-likelihood is concave in eta, so the Hessian is positive semi-definite and the
     /// Newton model is exact to second order (ordinalNet's Fisher scoring converges only linearly near crossing rows).
+    /// Each is a sum over rows, accumulated chunk by chunk.
     /// </summary>
     public (double Value, double[] Gradient, double[] Hessian) Quadratic(ReadOnlySpan<double> phi)
     {
         using var scope = NewDisposeScope();
         int m = BoundaryCount, q = FeatureCount + 1, k = ClassCount;
-        var eta = Eta(phi);
-        var logp = LogProbabilityOfObserved(eta);
-        var value = -(logp * _weight).sum().item<double>();
+        var device = _design.device;
+        var theta = Theta(phi);
+        var value = 0.0;
+        var gTheta = zeros(new long[] { q, m }, ScalarType.Float64, device);                   // row 0 intercepts, rows 1.. beta
+        var diagonalBlocks = zeros(new long[] { m, q, q }, ScalarType.Float64, device);        // H_theta[b, b]
+        var offDiagonalBlocks = zeros(new long[] { Math.Max(m - 1, 0), q, q }, ScalarType.Float64, device); // H_theta[b, b + 1]
+        foreach (var (x, y, weight) in Chunks())
+        {
+            using var chunkScope = NewDisposeScope();
+            var eta = x.matmul(theta);
+            var logp = LogProbabilityOfObserved(eta, y);
+            value -= (logp * weight).sum().item<double>();
 
-        // Per row, p = sigmoid(u) - sigmoid(l) with u = eta_y (upper) and l = eta_{y-1} (lower); r = f / p for each side,
-        // in stable form for the end classes (y = 0: r_u = 1 - sigmoid(u); y = K-1: r_l = sigmoid(l)).
-        var (upperEta, lowerEta) = Bounds(eta);
-        var sU = sigmoid(upperEta);
-        var sL = sigmoid(lowerEta);
-        var p = logp.exp().clamp_min(1e-300);
-        var rU = where(_y == 0, 1 - sU, sU * (1 - sU) / p);
-        var rL = where(_y == k - 1, sL, sL * (1 - sL) / p);
-        // -log p: d/du = -r_u, d/dl = r_l; d2/du2 = r_u^2 - (1 - 2 s_u) r_u, d2/dl2 = r_l^2 + (1 - 2 s_l) r_l, d2/du dl = -r_u r_l.
-        var hUU = rU.square() - (1 - 2 * sU) * rU;
-        var hLL = rL.square() + (1 - 2 * sL) * rL;
-        var hUL = -rU * rL;
-        var w = _weight.unsqueeze(1);
-        var gEta = (-_upper * rU.unsqueeze(1) + _lower * rL.unsqueeze(1)) * w;                    // [n, m]
-        var diagonal = (_upper * hUU.unsqueeze(1) + _lower * hLL.unsqueeze(1)) * w;                // [n, m]
-        var offDiagonal = (_lower * hUL.unsqueeze(1) * w)[.., ..^1];                               // [n, m-1]: boundaries (k, k+1) of class k+1
+            // Per row, p = sigmoid(u) - sigmoid(l) with u = eta_y (upper) and l = eta_{y-1} (lower); r = f / p for each side,
+            // in stable form for the end classes (y = 0: r_u = 1 - sigmoid(u); y = K-1: r_l = sigmoid(l)).
+            var (upperEta, lowerEta) = Bounds(eta, y);
+            var sU = sigmoid(upperEta);
+            var sL = sigmoid(lowerEta);
+            var p = logp.exp().clamp_min(1e-300);
+            var rU = where(y == 0, 1 - sU, sU * (1 - sU) / p);
+            var rL = where(y == k - 1, sL, sL * (1 - sL) / p);
+            // -log p: d/du = -r_u, d/dl = r_l; d2/du2 = r_u^2 - (1 - 2 s_u) r_u, d2/dl2 = r_l^2 + (1 - 2 s_l) r_l, d2/du dl = -r_u r_l.
+            var hUU = rU.square() - (1 - 2 * sU) * rU;
+            var hLL = rL.square() + (1 - 2 * sL) * rL;
+            var hUL = -rU * rL;
+            var oneHot = nn.functional.one_hot(y, k).to_type(ScalarType.Float64);
+            var upper = oneHot[.., ..(k - 1)];                                                     // 1 where y == b
+            var lower = oneHot[.., 1..];                                                           // 1 where y == b + 1
+            var w = weight.unsqueeze(1);
+            var gEta = (-upper * rU.unsqueeze(1) + lower * rL.unsqueeze(1)) * w;                   // [rows, m]
+            var diagonal = (upper * hUU.unsqueeze(1) + lower * hLL.unsqueeze(1)) * w;              // [rows, m]
+            var offDiagonal = (lower * hUL.unsqueeze(1) * w)[.., ..^1];                             // [rows, m-1]: boundaries (b, b+1) of class b+1
+            gTheta.add_(x.t().matmul(gEta));
+            for (var b = 0; b < m; b++)
+            {
+                diagonalBlocks[b].add_(x.t().matmul(x * diagonal[.., b].unsqueeze(1)));
+                if (b + 1 < m) offDiagonalBlocks[b].add_(x.t().matmul(x * offDiagonal[.., b].unsqueeze(1)));
+            }
+        }
 
-        var gTheta = _xa.t().matmul(gEta);                                                         // [q, m]: row 0 intercepts, rows 1.. beta
         var gPhi = cat([gTheta[..1], ReverseCumsum(gTheta[1..], 1)], 0).t().contiguous();          // [m, q]
-        var blocks = zeros(new long[] { m, m, q, q }, ScalarType.Float64, _x.device);
+        var blocks = zeros(new long[] { m, m, q, q }, ScalarType.Float64, device);
         for (var b = 0; b < m; b++)
         {
-            blocks[b, b] = _xa.t().matmul(_xa * diagonal[.., b].unsqueeze(1));
+            blocks[b, b] = diagonalBlocks[b];
             if (b + 1 < m)
             {
-                var block = _xa.t().matmul(_xa * offDiagonal[.., b].unsqueeze(1));
-                blocks[b, b + 1] = block;
-                blocks[b + 1, b] = block.t();
+                blocks[b, b + 1] = offDiagonalBlocks[b];
+                blocks[b + 1, b] = offDiagonalBlocks[b].t();
             }
         }
         // theta = C phi: beta_k = sum_{l <= k} psi_l, intercepts unchanged. H_phi = C' H_theta C.
-        var featureRows = arange(q, device: _x.device).ge(1).reshape(1, 1, q, 1);
-        var featureColumns = arange(q, device: _x.device).ge(1).reshape(1, 1, 1, q);
+        var featureRows = arange(q, device: device).ge(1).reshape(1, 1, q, 1);
+        var featureColumns = arange(q, device: device).ge(1).reshape(1, 1, 1, q);
         blocks = where(featureRows, ReverseCumsum(blocks, 0), blocks);
         blocks = where(featureColumns, ReverseCumsum(blocks, 1), blocks);
         var hessian = blocks.permute(0, 2, 1, 3).reshape(m * q, m * q).contiguous();
@@ -110,28 +137,36 @@ internal sealed class CumulativeLogitProblem : IDisposable
         return (double.IsNaN(value) ? double.PositiveInfinity : value, TensorCopy.ToArray(gPhi), TensorCopy.ToArray(hessian));
     }
 
-    /// <summary>Class probabilities [n, K] of these rows at <paramref name="phi"/>, without any crossing repair.</summary>
-    public Tensor Eta(ReadOnlySpan<double> phi)
+    /// <summary>theta [q, m] from phi: column b holds alpha_b, then beta_b = psi_1 + ... + psi_b.</summary>
+    private Tensor Theta(ReadOnlySpan<double> phi)
     {
         int m = BoundaryCount, q = FeatureCount + 1;
-        var parameters = tensor(phi.ToArray(), [m, q], ScalarType.Float64, _x.device);
-        var alpha = parameters[.., 0];
-        var beta = parameters[.., 1..].cumsum(0).t();      // [p, m]
-        return _x.matmul(beta) + alpha.unsqueeze(0);
+        var parameters = tensor(phi.ToArray(), [m, q], ScalarType.Float64, _design.device);
+        return cat([parameters[.., ..1], parameters[.., 1..].cumsum(0)], 1).t();
+    }
+
+    /// <summary>Views of the design, classes and weights, chunk by chunk; each view is disposed with the caller's scope.</summary>
+    private IEnumerable<(Tensor X, Tensor Y, Tensor Weight)> Chunks()
+    {
+        for (var start = 0; start < RowCount; start += _chunkRows)
+        {
+            var length = Math.Min(_chunkRows, RowCount - start);
+            yield return (_design.narrow(0, start, length), _y.narrow(0, start, length), _weight.narrow(0, start, length));
+        }
     }
 
     /// <summary>eta_y (+infinity for the last class) and eta_{y-1} (-infinity for the first) of each row.</summary>
-    private (Tensor Upper, Tensor Lower) Bounds(Tensor eta)
+    private static (Tensor Upper, Tensor Lower) Bounds(Tensor eta, Tensor y)
     {
-        var n = RowCount;
-        var padded = cat([full(n, 1, double.NegativeInfinity, ScalarType.Float64, _x.device), eta, full(n, 1, double.PositiveInfinity, ScalarType.Float64, _x.device)], 1);
-        return (padded.gather(1, (_y + 1).unsqueeze(1)).squeeze(1), padded.gather(1, _y.unsqueeze(1)).squeeze(1));
+        var n = eta.shape[0];
+        var padded = cat([full(n, 1, double.NegativeInfinity, ScalarType.Float64, eta.device), eta, full(n, 1, double.PositiveInfinity, ScalarType.Float64, eta.device)], 1);
+        return (padded.gather(1, (y + 1).unsqueeze(1)).squeeze(1), padded.gather(1, y.unsqueeze(1)).squeeze(1));
     }
 
     /// <summary>log P(y_i | x_i), NaN where the cumulative probabilities cross at the observed class.</summary>
-    private Tensor LogProbabilityOfObserved(Tensor eta)
+    private static Tensor LogProbabilityOfObserved(Tensor eta, Tensor y)
     {
-        var (upper, lower) = Bounds(eta);
+        var (upper, lower) = Bounds(eta, y);
         // log(sigmoid(b) - sigmoid(a)) = logsigmoid(b) + logsigmoid(-a) + log(-expm1(a - b)), for b > a.
         var gap = -expm1(lower - upper);
         var logp = nn.functional.logsigmoid(upper) + nn.functional.logsigmoid(-lower) + gap.log();
@@ -142,11 +177,8 @@ internal sealed class CumulativeLogitProblem : IDisposable
 
     public void Dispose()
     {
-        _x.Dispose();
-        _xa.Dispose();
+        _design.Dispose();
         _y.Dispose();
         _weight.Dispose();
-        _upper.Dispose();
-        _lower.Dispose();
     }
 }

@@ -31,21 +31,8 @@ internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalSettings se
     private OrdinalModel FitModel()
     {
         var (mean, sd) = data.Standardisation(null, constantIsError: true);
-        using var x = data.Standardised(null, mean, sd, device);
-        using var problem = new CumulativeLogitProblem(x, data.Classes, data.Weights, K);
-        var penalty = Penalty(lambda: 0);
-
-        var unpenalised = Solve(problem, Start(null), penalty with { Fixed = FixPenalised(penalty) }, "unpenalised start");
-        if (settings.ProportionalOdds)
-        {
-            var po = Solve(problem, unpenalised.Phi, penalty with { Fixed = ProportionalOddsFixed() }, "proportional odds");
-            return Model(po, mean, sd, 0, []);
-        }
-
-        var lambdaMax = LambdaMax(problem, unpenalised.Phi, penalty);
-        var lambdas = settings.Lambda is { } given ? [given] : Path(lambdaMax);
-        var fits = FitPath(problem, unpenalised.Phi, lambdas, "lambda path");
-        if (settings.Lambda is not null)
+        var (lambdas, fits) = FitAllRows(mean, sd);
+        if (settings.ProportionalOdds || settings.Lambda is not null)
         {
             return Model(fits[0], mean, sd, lambdas[0], []);
         }
@@ -55,6 +42,26 @@ internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalSettings se
         var chosen = Array.FindIndex(cvMean, b => b == best);
         var path = lambdas.Select((l, i) => new LambdaPathPoint(l, cvMean[i], cvSe[i], NonZero(fits[i].Phi, differencesOnly: true), NonZero(fits[i].Phi, differencesOnly: false))).ToList();
         return Model(fits[chosen], mean, sd, lambdas[chosen], path);
+    }
+
+    /// <summary>
+    /// The fits on all rows: proportional odds, the given lambda, or the whole lambda path (which cross-validation then
+    /// chooses from). The all-rows design is released before cross-validation builds the folds' designs.
+    /// </summary>
+    private (double[] Lambdas, List<SolverResult> Fits) FitAllRows(double[] mean, double[] sd)
+    {
+        using var x = data.Design(null, mean, sd, device);
+        using var problem = new CumulativeLogitProblem(x, data.Classes, data.Weights, K);
+        var penalty = Penalty(lambda: 0);
+
+        var unpenalised = Solve(problem, Start(null), penalty with { Fixed = FixPenalised(penalty) }, "unpenalised start");
+        if (settings.ProportionalOdds)
+        {
+            return ([0], [Solve(problem, unpenalised.Phi, penalty with { Fixed = ProportionalOddsFixed() }, "proportional odds")]);
+        }
+
+        var lambdas = settings.Lambda is { } given ? [given] : Path(LambdaMax(problem, unpenalised.Phi, penalty));
+        return (lambdas, FitPath(problem, unpenalised.Phi, lambdas, "lambda path"));
     }
 
     /// <summary>lambda_max = max |g_j| / (max(a, 0.01) c_j) over penalised coordinates, at the fit where only unpenalised ones are free.</summary>
@@ -123,7 +130,7 @@ internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalSettings se
             }
             var test = Enumerable.Range(0, data.RowCount).Where(i => foldOf[i] == f).ToArray();
             var (mean, sd) = data.Standardisation(train, constantIsError: false);
-            using var x = data.Standardised(train, mean, sd, device);
+            using var x = data.Design(train, mean, sd, device);
             using var problem = new CumulativeLogitProblem(x, train.Select(i => data.Classes[i]).ToArray(), train.Select(i => data.Weights[i]).ToArray(), K);
             var penalty = Penalty(0);
             var start = Solve(problem, Start(train), penalty with { Fixed = FixPenalised(penalty) }, "cross-validation");

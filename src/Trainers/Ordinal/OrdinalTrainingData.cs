@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.Data;
+using Microsoft.ML.PaperExtensions.Runtime;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.PaperExtensions.Ordinal;
@@ -145,18 +146,22 @@ internal sealed class OrdinalTrainingData
         return (mean, sd);
     }
 
-    /// <summary>The standardised features of <paramref name="rows"/> (all when null) as a [rows, p] float64 tensor.</summary>
-    public Tensor Standardised(IReadOnlyList<int>? rows, double[] mean, double[] sd, Device device)
+    /// <summary>
+    /// The design of <paramref name="rows"/> (all when null) as a [rows, p + 1] float64 tensor: a column of ones, then the
+    /// standardised features. Built once in managed memory and adopted by the tensor, so it exists once.
+    /// </summary>
+    public Tensor Design(IReadOnlyList<int>? rows, double[] mean, double[] sd, Device device)
     {
-        int p = FeatureCount;
+        int p = FeatureCount, q = p + 1;
         var all = rows ?? Enumerable.Range(0, RowCount).ToArray();
-        var values = new double[all.Count * p];
+        var values = new double[all.Count * q];
         var x = Table.Features;
         for (var r = 0; r < all.Count; r++)
         {
             var source = all[r] * p;
-            for (var j = 0; j < p; j++) values[r * p + j] = (x[source + j] - mean[j]) / sd[j];
+            values[r * q] = 1;
+            for (var j = 0; j < p; j++) values[r * q + 1 + j] = (x[source + j] - mean[j]) / sd[j];
         }
-        return tensor(values, [all.Count, p], ScalarType.Float64, device);
+        return TensorCopy.Adopt(values, device, all.Count, q);
     }
 }

@@ -114,7 +114,8 @@ public sealed class PrestoPropertyTests
         var y = Enumerable.Range(0, n).Select(_ => (long)random.Next(4)).ToArray();
         var w = Enumerable.Range(0, n).Select(_ => 0.5 + random.NextDouble()).ToArray();
         using var features = tensor(x, [n, 3], ScalarType.Float64);
-        using var problem = new CumulativeLogitProblem(features, y, w, 4);
+        using var design = CumulativeLogitProblem.Design(features);
+        using var problem = new CumulativeLogitProblem(design, y, w, 4, chunkRows: 7);
         // Intercepts far apart and small differences keep every class probability positive.
         double[] phi = [-1.5, 0.2, -0.1, 0.3, 0.0, 0.05, 0.1, -0.05, 1.5, -0.1, 0.02, 0.04];
         var gradient = problem.Quadratic(phi).Gradient;
@@ -127,6 +128,36 @@ public sealed class PrestoPropertyTests
             down[j] -= h;
             var numeric = (problem.NegativeLogLikelihood(up) - problem.NegativeLogLikelihood(down)) / (2 * h);
             Assert.AreEqual(numeric, gradient[j], 1e-7, $"coordinate {j}");
+        }
+    }
+
+    [TestMethod]
+    public void AnalyticHessianEqualsFiniteDifferencesOfTheGradientOverRowChunks()
+    {
+        var random = new Random(6);
+        var n = 60;
+        var x = Enumerable.Range(0, n * 3).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        var y = Enumerable.Range(0, n).Select(_ => (long)random.Next(4)).ToArray();
+        var w = Enumerable.Range(0, n).Select(_ => 0.5 + random.NextDouble()).ToArray();
+        using var features = tensor(x, [n, 3], ScalarType.Float64);
+        using var design = CumulativeLogitProblem.Design(features);
+        // 7 rows per chunk: eight full chunks and a partial one.
+        using var problem = new CumulativeLogitProblem(design, y, w, 4, chunkRows: 7);
+        double[] phi = [-1.5, 0.2, -0.1, 0.3, 0.0, 0.05, 0.1, -0.05, 1.5, -0.1, 0.02, 0.04];
+        var (_, _, hessian) = problem.Quadratic(phi);
+        var d = phi.Length;
+        for (var j = 0; j < d; j++)
+        {
+            const double h = 1e-5;
+            var up = (double[])phi.Clone();
+            var down = (double[])phi.Clone();
+            up[j] += h;
+            down[j] -= h;
+            var (gUp, gDown) = (problem.Quadratic(up).Gradient, problem.Quadratic(down).Gradient);
+            for (var i = 0; i < d; i++)
+            {
+                Assert.AreEqual((gUp[i] - gDown[i]) / (2 * h), hessian[i * d + j], 1e-7, $"entry ({i}, {j})");
+            }
         }
     }
 
