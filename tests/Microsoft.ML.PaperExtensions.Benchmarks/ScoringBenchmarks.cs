@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using Google.Protobuf;
 using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.PaperExtensions.Onnx;
 using Microsoft.ML.PaperExtensions.Ordinal;
 using Microsoft.ML.PaperExtensions.Survival;
@@ -11,7 +13,9 @@ namespace Microsoft.ML.PaperExtensions.Benchmarks;
 /// Scoring speed of fitted models against ML.NET's own linear trainers on the same pipeline, in one run: batch
 /// <c>Transform</c> of 50,000 rows (soup's 22 dummies repeated; every row's Score read), and single-row
 /// <c>PredictionEngine.Predict</c>. PRESTO against L-BFGS maximum entropy; the APGW survival model against SDCA regression.
-/// Our batch path runs the graph in blocks of rows; <c>RowByRow</c> is the saved chain (ML.NET's OnnxTransformer).
+/// Our batch path runs the graph in blocks of rows; <c>RowByRow</c> is the saved chain (ML.NET's OnnxTransformer);
+/// <c>SinglePrestoRawOnnxRuntimeRun</c> is one bare ONNX Runtime <c>Run</c> of the graph on one row, the floor of any path
+/// that scores a saved ONNX graph row by row.
 /// </summary>
 [MemoryDiagnoser]
 public class ScoringBenchmarks
@@ -27,6 +31,9 @@ public class ScoringBenchmarks
     private PredictionEngine<SoupRow, SurvivalScore> _survivalEngine = null!;
     private PredictionEngine<SoupRow, SurvivalScore> _sdcaEngine = null!;
     private SoupRow _row = null!;
+    private InferenceSession _rawSession = null!;
+    private OrtValue _rawInput = null!;
+    private RunOptions _runOptions = null!;
 
     public sealed class SoupRow
     {
@@ -75,6 +82,19 @@ public class ScoringBenchmarks
         _survivalEngine = ml.Model.CreatePredictionEngine<SoupRow, SurvivalScore>(_survival);
         _sdcaEngine = ml.Model.CreatePredictionEngine<SoupRow, SurvivalScore>(_sdca);
         _row = rows[7];
+        // The floor of any ONNX-based single-row path: one ONNX Runtime session, its input tensor made once, one Run per row.
+        using var sessionOptions = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+        _rawSession = new InferenceSession(_presto.OnnxModel.ToByteArray(), sessionOptions);
+        _rawInput = OrtValue.CreateTensorValueFromMemory(_row.Features.ToArray(), [1, _row.Features.Length]);
+        _runOptions = new RunOptions();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _rawInput.Dispose();
+        _runOptions.Dispose();
+        _rawSession.Dispose();
     }
 
     private static double ReadScores(IDataView scored, bool vector)
@@ -117,6 +137,13 @@ public class ScoringBenchmarks
 
     [Benchmark]
     public float SinglePresto() => _prestoEngine.Predict(_row).Score[0];
+
+    [Benchmark]
+    public float SinglePrestoRawOnnxRuntimeRun()
+    {
+        using var results = _rawSession.Run(_runOptions, ["Features"], [_rawInput], [ColumnNames.Score]);
+        return results[0].GetTensorDataAsSpan<float>()[0];
+    }
 
     [Benchmark]
     public float SingleMlNetSdcaRegression() => _sdcaEngine.Predict(_row).Score;

@@ -46,6 +46,7 @@ internal sealed class BatchScoringDataView : IDataView
     private sealed class Cursor : BlockCursor
     {
         private readonly BatchScoringDataView _view;
+        private readonly OnnxSession _session;
         private readonly OnnxSession.InputReader? _inputs;
         private OnnxSession.Block? _block;
 
@@ -53,20 +54,23 @@ internal sealed class BatchScoringDataView : IDataView
             : base(view._source, view.Schema, needed, view._outputs.ContainsKey, view._session.InputNames.Select(n => view._source.Schema[n]).ToList())
         {
             _view = view;
-            if (Lead is not null) _inputs = view._session.Reader(Lead);
+            // ONNX Runtime runs every node of a graph whatever outputs are fetched, so the cursor scores with the graph cut
+            // down to the outputs it was asked for (a reader of Score alone does not pay for the other columns).
+            _session = view._session.ForOutputs(needed.Select(c => c.Name).Where(view._outputs.ContainsKey));
+            if (Lead is not null) _inputs = _session.Reader(Lead);
         }
 
         protected override int NextBlock()
         {
-            _block ??= _view._session.NewBlock(BlockRows);
-            _view._session.Score(Lead!, _inputs!, _block);
+            _block ??= _session.NewBlock(BlockRows);
+            _session.Score(Lead!, _inputs!, _block);
             return _block.Rows;
         }
 
         protected override Delegate OutputGetter(DataViewSchema.Column column)
         {
             var output = _view._outputs[column.Name];
-            var k = _view._session.OutputIndex(output.Name);
+            var k = _session.OutputIndex(output.Name);
             return output.Kind switch
             {
                 PredictionKind.Vector when output.Double => (ValueGetter<VBuffer<double>>)((ref VBuffer<double> v) => _block!.Vector(k, Row, ref v)),
@@ -83,13 +87,16 @@ internal sealed class BatchScoringDataView : IDataView
 internal sealed class OnnxSession : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly ModelProto _model;
     private readonly (string Name, bool IsDouble, int Width)[] _inputs;
     private readonly string[] _outputNames;
     private readonly string[] _inputNames;
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, OnnxSession> _pruned = [];
 
     public OnnxSession(ModelProto model)
     {
+        _model = model;
         // One intra-op thread: blocks of a thousand rows through small graphs gain nothing from a thread pool.
         using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
         _session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model), options);
@@ -99,6 +106,25 @@ internal sealed class OnnxSession : IDisposable
     }
 
     public IReadOnlyList<string> InputNames => _inputs.Select(i => i.Name).ToList();
+
+    /// <summary>
+    /// A session of the graph reduced to the named outputs and the nodes they depend on (this session when that is every
+    /// output, or none); made once per set of outputs and kept with this one. Inputs stay as they are.
+    /// </summary>
+    public OnnxSession ForOutputs(IEnumerable<string> outputs)
+    {
+        var wanted = outputs.Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (wanted.Length == 0 || wanted.Length == _outputNames.Length) return this;
+        var key = string.Join('\n', wanted);
+        lock (_gate)
+        {
+            if (!_pruned.TryGetValue(key, out var session))
+            {
+                _pruned[key] = session = new OnnxSession(OnnxGraphBuilder.Prune(_model, wanted));
+            }
+            return session;
+        }
+    }
 
     /// <summary>Getters that copy the current row's inputs into a block.</summary>
     internal sealed class InputReader(Action<int, Block>[] copy)
@@ -170,7 +196,11 @@ internal sealed class OnnxSession : IDisposable
         }
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        foreach (var session in _pruned.Values) session.Dispose();
+        _session.Dispose();
+    }
 
     /// <summary>The inputs and outputs of one block of rows; the arrays are reused from block to block.</summary>
     internal sealed class Block

@@ -292,6 +292,48 @@ public sealed class OnnxGraphBuilder
         return attribute;
     }
 
+    /// <summary>
+    /// A copy of <paramref name="model"/> whose graph produces only <paramref name="outputs"/>: the nodes, initializers and
+    /// value infos nothing of theirs depends on are dropped; the declared inputs stay. Nodes are in topological order, so one
+    /// pass from the last node back finds every dependency.
+    /// </summary>
+    internal static ModelProto Prune(ModelProto model, IReadOnlyCollection<string> outputs)
+    {
+        var pruned = model.Clone();
+        var graph = pruned.Graph;
+        var kept = graph.Output.Where(o => outputs.Contains(o.Name)).ToList();
+        if (kept.Count != outputs.Count)
+        {
+            throw new ArgumentException($"The graph has no output {string.Join(", ", outputs.Except(kept.Select(o => o.Name)))}.", nameof(outputs));
+        }
+        graph.Output.Clear();
+        graph.Output.AddRange(kept);
+        var needed = outputs.ToHashSet();
+        var nodes = new List<NodeProto>();
+        for (var i = graph.Node.Count - 1; i >= 0; i--)
+        {
+            var node = graph.Node[i];
+            if (!node.Output.Any(needed.Contains)) continue;
+            nodes.Add(node);
+            needed.UnionWith(node.Input.Where(n => n.Length > 0));
+            // A node with a subgraph may read outer values by name: keep them all (our graphs have none).
+            foreach (var attribute in node.Attribute.Where(a => a.G is not null))
+            {
+                needed.UnionWith(attribute.G.Node.SelectMany(n => n.Input));
+            }
+        }
+        nodes.Reverse();
+        graph.Node.Clear();
+        graph.Node.AddRange(nodes);
+        var initializers = graph.Initializer.Where(t => needed.Contains(t.Name)).ToList();
+        graph.Initializer.Clear();
+        graph.Initializer.AddRange(initializers);
+        var valueInfo = graph.ValueInfo.Where(v => needed.Contains(v.Name)).ToList();
+        graph.ValueInfo.Clear();
+        graph.ValueInfo.AddRange(valueInfo);
+        return pruned;
+    }
+
     /// <summary>The element type of a declared input or output.</summary>
     internal static OnnxElementType ElementType(ValueInfoProto value) => (OnnxElementType)value.Type.TensorType.ElemType;
 

@@ -8,7 +8,10 @@ using Microsoft.ML.PaperExtensions.Tests.Survival;
 
 namespace Microsoft.ML.PaperExtensions.Tests.Onnx;
 
-/// <summary>In-process scoring runs the graph over blocks of rows; it must equal the saved chain's row-by-row scoring exactly.</summary>
+/// <summary>
+/// In-process scoring runs the graph over blocks of rows; it must equal the saved chain's row-by-row scoring exactly. Each
+/// column is read by a cursor of its own, so each comparison also runs the graph cut down to that column.
+/// </summary>
 [TestClass]
 public sealed class BatchScoringTests
 {
@@ -42,6 +45,27 @@ public sealed class BatchScoringTests
             StudentTrainer = (label, features, weight) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(label, features, weight),
         }).Fit(train);
         AssertSame(wad.Transform(train), wad.TransformRowByRow(train));
+    }
+
+    [TestMethod]
+    public void ACursorOfOneOutputRunsOnlyTheNodesThatOutputNeeds()
+    {
+        var ml = new MLContext(seed: 1);
+        var veteran = ml.Data.LoadFromEnumerable(VeteranData.Load());
+        using var survival = ml.Survival().Trainers.FlexibleParametric(new FlexibleSurvivalTrainer.Options
+        {
+            TimeColumnName = "Time", EventColumnName = "Status", PhFeatureColumnNames = ["Karno"], Times = [30, 90], Kappa = 0.5,
+        }).Fit(veteran);
+        var full = survival.OnnxModel;
+        var pruned = OnnxGraphBuilder.Prune(full, [ColumnNames.Score]);
+        CollectionAssert.AreEqual(new[] { ColumnNames.Score }, pruned.Graph.Output.Select(o => o.Name).ToArray());
+        CollectionAssert.AreEqual(full.Graph.Input.Select(i => i.Name).ToArray(), pruned.Graph.Input.Select(i => i.Name).ToArray(), "inputs stay");
+        // The survival, hazard and cumulative hazard at the two times, the cure fraction and the parameters are not computed.
+        Assert.IsLessThan(full.Graph.Node.Count * 2 / 3, pruned.Graph.Node.Count, $"{pruned.Graph.Node.Count} of {full.Graph.Node.Count} nodes");
+        Assert.IsTrue(pruned.Graph.Node.All(n => full.Graph.Node.Contains(n)), "the kept nodes are the graph's own");
+        var produced = pruned.Graph.Node.SelectMany(n => n.Output).Concat(pruned.Graph.Input.Select(i => i.Name)).Concat(pruned.Graph.Initializer.Select(t => t.Name)).ToHashSet();
+        Assert.IsTrue(pruned.Graph.Node.SelectMany(n => n.Input).Where(i => i.Length > 0).All(produced.Contains), "every node input is produced");
+        Assert.ThrowsExactly<ArgumentException>(() => OnnxGraphBuilder.Prune(full, ["NoSuchColumn"]));
     }
 
     private static void AssertSame(IDataView batched, IDataView rowByRow)
