@@ -8,22 +8,16 @@ namespace Microsoft.ML.PaperExtensions.Runtime;
 internal static class TensorCopy
 {
     /// <summary>
-    /// A float64 tensor of the given shape over <paramref name="values"/> itself: on the CPU no copy is made (the array is
-    /// pinned for the tensor's life), elsewhere it is copied to the device. TorchSharp's <c>tensor(double[])</c> clones the
-    /// array into a second pinned managed array, which doubles a large data set's memory. The caller gives the array up:
-    /// it must not be written afterwards.
+    /// A tensor of the given shape over <paramref name="values"/> itself (its dtype follows the element type): on the CPU no
+    /// copy is made (the array is pinned for the tensor's life), elsewhere it is copied to the device. TorchSharp's
+    /// <c>tensor(double[])</c> clones the array into a second pinned managed array, which doubles a large data set's memory.
+    /// The caller gives the array up: it must not be written afterwards.
     /// </summary>
-    public static Tensor Adopt(double[] values, params long[] shape)
+    public static Tensor Adopt<T>(T[] values, Device device, params long[] shape) where T : unmanaged
     {
-        using var flat = from_array(values, ScalarType.Float64, CPU);
-        return flat.view(shape);
-    }
-
-    /// <inheritdoc cref="Adopt(double[], long[])"/>
-    public static Tensor Adopt(double[] values, Device device, params long[] shape)
-    {
-        if (device.type == DeviceType.CPU) return Adopt(values, shape);
-        using var host = Adopt(values, shape);
+        using var flat = from_array(values, CPU);
+        if (device.type == DeviceType.CPU) return flat.view(shape);
+        using var host = flat.view(shape);
         return host.to(device);
     }
 
