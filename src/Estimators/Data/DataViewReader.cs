@@ -1,5 +1,5 @@
-using System.Runtime;
 using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Runtime;
 
 namespace Microsoft.ML.PaperExtensions.Data;
 
@@ -131,12 +131,8 @@ internal static class DataViewReader
             throw new DataValueException($"{role} column '{name}' has {what} in {badRows[j]} of {row} rows (first at row {firstBad[j]}).", option, name, firstBad[j], badRows[j]);
         }
         var table = new TabularData(row, slots, features.ToArray(row), label?.ToArray(row), textLabel?.ToArray(row), weights?.ToArray(row));
-        if ((long)row * (width + 2) > LargeRead)
-        {
-            // The blocks just copied are as large as the data: return their memory before the caller allocates more.
-            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        }
+        // The blocks just copied are as large as the data: return their memory before the caller allocates more.
+        LargeArrays.Release((long)row * (width + 2));
         return table;
 
         void Flag(int index, int r)
@@ -146,9 +142,6 @@ internal static class DataViewReader
     }
 
     private const int BlockRows = 65_536;
-
-    /// <summary>Values (rows x columns) above which a read collects its garbage at once (8 million doubles = 64 MB).</summary>
-    private const long LargeRead = 8_000_000;
 
     /// <summary>Rows of a fixed width stored in blocks, so that growing never copies; one copy makes the final array.</summary>
     private sealed class Blocks<T>(int blockRows, int width)

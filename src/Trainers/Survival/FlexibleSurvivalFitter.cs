@@ -1,4 +1,3 @@
-using System.Runtime;
 using Microsoft.ML.PaperExtensions.Numerics;
 using Microsoft.ML.PaperExtensions.Runtime;
 using static TorchSharp.torch;
@@ -17,9 +16,6 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
 
     /// <summary>Above this many rows, starting values are fitted on a random subsample of this size.</summary>
     private const int StartRows = 50_000;
-
-    /// <summary>Above this many rows the per-row arrays are released (and collected) once the fit holds them as tensors.</summary>
-    private const int ReleaseRowsAbove = 200_000;
 
     /// <summary>Newton steps each kappa start gets before the best is chosen.</summary>
     private const int ScoutIterations = 2;
@@ -50,12 +46,8 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
         using var shape = Matrix(data.Shape, shapeMean, shapeSd);
         using var likelihood = new ChunkedSurvivalLikelihood(logTime, logEntry, truncated, isEvent, weight, aft, ph, shape, options.GompertzLimit);
         data.ReleaseRows();
-        if (n > ReleaseRowsAbove)
-        {
-            // The arrays just dropped are as large as the data; give their memory back before the fit's own allocations.
-            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        }
+        // The arrays just dropped are as large as the data; give their memory back before the fit's own allocations.
+        LargeArrays.Release((long)n * (4 + likelihood.ParameterCount));
 
         var notes = new List<string>();
         var warnings = new List<string>();
