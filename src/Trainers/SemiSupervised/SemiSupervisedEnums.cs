@@ -32,8 +32,9 @@ public enum TeacherRule
     Anchor,
     /// <summary>
     /// Not part of WAD: the anchors' classes spread along a kNN graph (label spreading, Zhou et al. 2004) built in the teacher's
-    /// embedding (or in the standardised features); a row's class scores are its spread label mass, divided by the largest
-    /// mass of any unlabelled row, so rows the labels barely reach (unknown clusters behind few edges) get small scores.
+    /// embedding (or in the features, see <see cref="PropagationSpace"/>) from class-balanced seeds (each class's anchors share
+    /// one unit of mass, so a class promoted more often in WAD's rounds does not swamp the others); a row's class scores are
+    /// its spread distribution.
     /// </summary>
     Propagation,
 }
@@ -45,6 +46,11 @@ public enum PropagationSpace
     Embedding,
     /// <summary>The standardised features (the contrastive teacher is still trained: it gives <c>KnownClassSimilarity</c> and <c>KnownClassConfidence</c>).</summary>
     Features,
+    /// <summary>
+    /// The features as given, unstandardised: for features that share one unit (pixels, counts of the same thing), where
+    /// standardising inflates rarely-used features; what scikit-learn's LabelSpreading does unless the user scales.
+    /// </summary>
+    RawFeatures,
 }
 
 /// <summary>How an unlabelled row is scored against a class.</summary>

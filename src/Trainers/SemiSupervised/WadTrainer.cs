@@ -91,7 +91,7 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         /// </summary>
         public TeacherRule Teacher { get; set; } = TeacherRule.Anchor;
 
-        /// <summary>Propagation teacher: where its kNN graph is built.</summary>
+        /// <summary>Propagation teacher: where its kNN graph is built (the embedding; the standardised features; or the raw features, for features in one unit such as pixels).</summary>
         public PropagationSpace PropagationSpace { get; set; } = PropagationSpace.Embedding;
 
         /// <summary>Propagation teacher: k of its kNN graph (the row itself included).</summary>

@@ -173,6 +173,62 @@ public sealed class WadTrainerTests
     }
 
     [TestMethod]
+    public void ThePropagationTeacherInTheRawFeaturesPseudoLabelsAsUnstandardisedLabelSpreadingDoes()
+    {
+        // PropagationSpace = RawFeatures builds the graph on the features as given: round 1 matches LabelSpreading with
+        // StandardizeFeatures = false. The features are rescaled per column first, so that the raw and standardised graphs differ.
+        var ml = new MLContext(seed: 1);
+        var rows = Small.Train.Select(r => new MismatchMixture.Row { Label = r.Label, Features = r.Features.Select((v, j) => v * (j < 3 ? 1f : 4f)).ToArray() }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var wad = Trainer(ml, configure: o => { o.Teacher = TeacherRule.Propagation; o.PropagationSpace = PropagationSpace.RawFeatures; }).Fit(data).Model;
+        var raw = ml.SemiSupervised().Trainers.LabelSpreading(new LabelSpreadingTrainer.Options
+        {
+            NumberOfNeighbors = 10, Alpha = 0.99, MaximumNumberOfIterations = 100, Tolerance = 0, StandardizeFeatures = false,
+        }).Fit(data).Model.UnlabeledRows.ToDictionary(o => o.InputRow);
+        var standardised = ml.SemiSupervised().Trainers.LabelSpreading(new LabelSpreadingTrainer.Options
+        {
+            NumberOfNeighbors = 10, Alpha = 0.99, MaximumNumberOfIterations = 100, Tolerance = 0,
+        }).Fit(data).Model.UnlabeledRows.ToDictionary(o => o.InputRow);
+        foreach (var o in wad.UnlabeledRows)
+        {
+            Assert.AreEqual(raw[o.InputRow].Class, o.PseudoClass, $"row {o.InputRow}");
+            Assert.AreEqual(raw[o.InputRow].Confidence, o.TopScore, 1e-6);
+        }
+        Assert.IsTrue(wad.UnlabeledRows.Count(o => standardised[o.InputRow].Class != o.PseudoClass) > 5, "the raw graph is not the standardised one");
+        Assert.IsTrue(wad.Notes.Any(n => n.Contains("raw (unstandardised) features", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    public void ThePropagationTeachersClassesInjectEqualMassWhateverTheirAnchorCounts()
+    {
+        // WAD's rounds add promoted rows as anchors, unevenly across classes. Label spreading is linear in its seeds, so with
+        // one-hot seeds a class with many anchors swamps its neighbours at alpha 0.99 (on digits round 2's pseudo-labels fell
+        // from 90% to 76% right and the student from 0.909 to 0.738). Here class 0 has 45 labelled rows and classes 1 and 2
+        // have 5: the balanced seeds still label the pool rows of classes 1 and 2 as well as balanced labels do.
+        var ml = new MLContext(seed: 1);
+        var extra = 0;
+        var rows = Small.Train.Select((r, i) => Small.Cluster[i] == 0 && float.IsNaN(r.Label) && extra++ < 40
+            ? new MismatchMixture.Row { Label = 0, Features = r.Features } : r).ToList();
+        WadTrainer.Options Configure(WadTrainer.Options o) { o.Teacher = TeacherRule.Propagation; o.PropagationSpace = PropagationSpace.Features; return o; }
+        var imbalanced = Trainer(ml, configure: o => Configure(o)).Fit(ml.Data.LoadFromEnumerable(rows)).Model;
+        var cluster = Enumerable.Range(0, rows.Count).ToDictionary(i => i, i => Small.Cluster[i]);
+        double Right(SemiSupervisedModel m, int c)
+        {
+            var members = m.UnlabeledRows.Where(o => cluster[o.InputRow] == c).ToList();
+            return members.Count(o => o.PseudoClass == c) / (double)members.Count;
+        }
+        // The same pool rows under one-hot (unbalanced) label spreading, for the record.
+        var spreading = ml.SemiSupervised().Trainers.LabelSpreading(new LabelSpreadingTrainer.Options
+        {
+            NumberOfNeighbors = 10, Alpha = 0.99, MaximumNumberOfIterations = 100, Tolerance = 0,
+        }).Fit(ml.Data.LoadFromEnumerable(rows)).Model;
+        var oneHot = new[] { 1, 2 }.Select(c => spreading.UnlabeledRows.Where(o => cluster[o.InputRow] == c).Count(o => o.Class == c) /
+            (double)spreading.UnlabeledRows.Count(o => cluster[o.InputRow] == c)).ToArray();
+        Console.WriteLine($"pool rows of class 1 / 2 pseudo-labelled right: balanced seeds {Right(imbalanced, 1):F3} / {Right(imbalanced, 2):F3}, one-hot {oneHot[0]:F3} / {oneHot[1]:F3}");
+        Assert.IsTrue(Right(imbalanced, 1) > 0.8 && Right(imbalanced, 2) > 0.8, $"{Right(imbalanced, 1)} {Right(imbalanced, 2)}");
+    }
+
+    [TestMethod]
     public void TheSameSeedGivesTheSameModelAndADifferentSeedAnother()
     {
         var ml = new MLContext(seed: 1);
