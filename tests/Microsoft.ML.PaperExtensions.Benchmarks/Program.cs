@@ -51,12 +51,12 @@ if (args is ["labelspreading-digits", .. var lsSeeds])
     LabelSpreadingQuality.Digits(lsSeeds.Length > 0 ? int.Parse(lsSeeds[0], CultureInfo.InvariantCulture) : 5);
     return 0;
 }
-// ./build.sh bench safe-default <file.csv> [seeds] [labels per class]: WAD's safe default against supervised-only and
-// label spreading on a numeric CSV whose class column is `label` (SafeDefaultQuality.cs).
+// ./build.sh bench safe-default <file.csv> [seeds] [labels per class] [methods]: WAD's safe default against supervised-only and
+// label spreading (methods: wad-default, wad-unguarded, supervised, labelspreading, wad-graph, wad-graph-unguarded) on a numeric CSV whose class column is `label` (SafeDefaultQuality.cs).
 if (args is ["safe-default", var safeFile, .. var safeArgs])
 {
     SafeDefaultQuality.Run(safeFile, safeArgs.Length > 0 ? int.Parse(safeArgs[0], CultureInfo.InvariantCulture) : 3,
-        safeArgs.Length > 1 ? int.Parse(safeArgs[1], CultureInfo.InvariantCulture) : 5);
+        safeArgs.Length > 1 ? int.Parse(safeArgs[1], CultureInfo.InvariantCulture) : 5, safeArgs.Length > 2 ? safeArgs[2].Split(',') : null);
     return 0;
 }
 // ./build.sh bench presto-simulation [replicates]: the PRESTO paper's simulations 4.1 and 4.2 (PrestoSimulation.cs), median

@@ -21,7 +21,7 @@ internal static class SafeDefaultQuality
         public float[] Features { get; set; } = [];
     }
 
-    public static void Run(string path, int seeds, int labelsPerClass)
+    public static void Run(string path, int seeds, int labelsPerClass, IReadOnlyList<string>? methods = null)
     {
         var lines = File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToArray();
         var p = lines[0].Length - 1;
@@ -48,7 +48,7 @@ internal static class SafeDefaultQuality
             schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, p);
             var trainView = ml.Data.LoadFromEnumerable(train, schema);
             var testView = ml.Data.LoadFromEnumerable(test, schema);
-            foreach (var method in new[] { "wad-default", "wad-unguarded", "supervised", "labelspreading" })
+            foreach (var method in methods ?? ["wad-default", "wad-unguarded", "supervised", "labelspreading"])
             {
                 var watch = Stopwatch.StartNew();
                 ITransformer model = method == "labelspreading"
@@ -56,7 +56,8 @@ internal static class SafeDefaultQuality
                     : ml.SemiSupervised().Trainers.Wad(new WadTrainer.Options
                     {
                         Method = method == "supervised" ? SemiSupervisedMethod.SupervisedOnly : SemiSupervisedMethod.Wad,
-                        FallBackToSupervised = method == "wad-default",
+                        FallBackToSupervised = method is "wad-default" or "wad-graph",
+                        Teacher = method.StartsWith("wad-graph", StringComparison.Ordinal) ? TeacherRule.Propagation : TeacherRule.Anchor,
                         Seed = seed,
                     }).Fit(trainView);
                 var seconds = watch.Elapsed.TotalSeconds;
