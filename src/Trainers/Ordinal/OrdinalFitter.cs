@@ -117,8 +117,8 @@ internal sealed class OrdinalFitter(OrdinalTrainingData data, OrdinalSettings se
         var brier = new double[folds, lambdas.Length];
         for (var f = 0; f < folds; f++)
         {
-            // The previous fold's design is as large as this one's.
-            if (f > 0) LargeArrays.Release((long)data.RowCount * (P + 1));
+            // The previous fold's design (or, before the first fold, the all-rows design) is as large as this one's.
+            LargeArrays.Release((long)data.RowCount * (P + 1));
             var train = Enumerable.Range(0, data.RowCount).Where(i => foldOf[i] != f).ToArray();
             var present = train.Select(i => data.Classes[i]).ToHashSet();
             if (present.Count < K)
