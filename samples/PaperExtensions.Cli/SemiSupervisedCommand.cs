@@ -21,10 +21,11 @@ internal static class SemiSupervisedCommand
         var method = new Option<string>("--method")
         {
             Description = "wad; wad-graph (WAD whose teacher propagates the labels along a kNN graph in its embedding); labelspreading (scikit-learn's kNN " +
-                          "LabelSpreading, k = 7, alpha = 0.2); or a baseline: supervised, pseudolabel, selftraining.",
+                          "LabelSpreading, k = 7, alpha = 0.2); labelpropagation (scikit-learn's kNN LabelPropagation: labelled rows keep their labels, k = 7, " +
+                          "up to 1,000 iterations); or a baseline: supervised, pseudolabel, selftraining.",
             DefaultValueFactory = _ => "wad",
         };
-        method.AcceptOnlyFromAmong("wad", "wad-graph", "labelspreading", "supervised", "pseudolabel", "selftraining");
+        method.AcceptOnlyFromAmong("wad", "wad-graph", "labelspreading", "labelpropagation", "supervised", "pseudolabel", "selftraining");
         var seed = CliRunner.SeedOption();
         var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
@@ -77,10 +78,13 @@ internal static class SemiSupervisedCommand
             var concatenate = ml.Transforms.Concatenate(FeatureColumn, [.. featureNames]);
             var training = source.Load(ml, columns, emptyIsMissing: [labelName]);
             var trainView = concatenate.Fit(training).Transform(training);
-            using var model = CliRunner.Explained(source, () => methodName == "labelspreading"
-                ? (Microsoft.ML.PaperExtensions.Onnx.OnnxBackedTransformer)ml.SemiSupervised().Trainers.LabelSpreading(new LabelSpreadingTrainer.Options { LabelColumnName = labelName, FeatureColumnName = FeatureColumn })
-                    .Fit(trainView, cancellation, progress)
-                : ml.SemiSupervised().Trainers.Wad(options).Fit(trainView, cancellation, progress));
+            using var model = CliRunner.Explained(source, () => methodName switch
+            {
+                "labelspreading" => (Microsoft.ML.PaperExtensions.Onnx.OnnxBackedTransformer)ml.SemiSupervised().Trainers.LabelSpreading(labelName, FeatureColumn)
+                    .Fit(trainView, cancellation, progress),
+                "labelpropagation" => ml.SemiSupervised().Trainers.LabelPropagation(labelName, FeatureColumn).Fit(trainView, cancellation, progress),
+                _ => ml.SemiSupervised().Trainers.Wad(options).Fit(trainView, cancellation, progress),
+            });
             var m = Summary.Of(model);
 
             SemiSupervisedEvaluation? evaluation = null;

@@ -22,7 +22,8 @@ internal sealed record SpreadResult(double[] Distributions, double[] Mass, int I
 /// before an update once sum |F_t - F_{t-1}| &lt; tol (F_{-1} = 0) or after the iteration limit; rows are then normalised.</item>
 /// </list>
 /// Complexity: exact neighbour search in blocks of rows, O(n^2 p) time and O(n k + block x n) memory; each kNN iteration is
-/// O(n k K). RBF recomputes its kernel in blocks every iteration: O(iterations n^2 p) time, O(block x n) memory.
+/// O(n k K). RBF holds its kernel when it fits in 64 MB (n up to about 2,900): O(n^2 p + iterations n^2 K) time; beyond
+/// that it recomputes the kernel in blocks every iteration: O(iterations n^2 p) time, O(block x n) memory.
 /// </summary>
 internal static class LabelSpreadingGraph
 {
@@ -71,11 +72,28 @@ internal static class LabelSpreadingGraph
         var scale = where(degree.eq(0), ones_like(degree), degree.sqrt()).unsqueeze(1);
         var mask = offDiagonal.to_type(ScalarType.Float64).unsqueeze(2);
         Tensor Step(Tensor f) => f.div(scale).index_select(0, neighbours.reshape(-1)).reshape(n, neighbours.shape[1], -1).mul(mask).sum(1).div(scale);
-        return Iterate(Step, y, alpha, maxIterations, tolerance, cancellationToken);
+        return Iterate(Spreading(Step, y, alpha), y, maxIterations, tolerance, cancellationToken);
     }
 
-    /// <summary>Label spreading over the full RBF kernel of <paramref name="x"/> ([n, p] float64), computed in blocks.</summary>
-    public static SpreadResult SpreadRbf(Tensor x, double gamma, Tensor y, double alpha, int maxIterations, double tolerance, CancellationToken cancellationToken)
+    /// <summary>
+    /// Label propagation (Zhu and Ghahramani, 2002; scikit-learn's <c>LabelPropagation</c>) over the kNN graph given by
+    /// <paramref name="neighbours"/> ([n, k], each row among its own neighbours): F_{t+1} = rows of A F_t normalised, then the
+    /// labelled rows reset to their labels (hard clamping).
+    /// </summary>
+    public static SpreadResult PropagateKnn(Tensor neighbours, Tensor y, Tensor labelled, int maxIterations, double tolerance, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        var n = neighbours.shape[0];
+        Tensor Step(Tensor f) => f.index_select(0, neighbours.reshape(-1)).reshape(n, neighbours.shape[1], -1).sum(1);
+        return Iterate(Propagation(Step, y, labelled), y, maxIterations, tolerance, cancellationToken);
+    }
+
+    /// <summary>
+    /// Label spreading (<paramref name="labelled"/> null) or label propagation (<paramref name="labelled"/>: [n, 1] Boolean)
+    /// over the full RBF kernel of <paramref name="x"/> ([n, p] float64), computed in blocks. Spreading leaves the kernel's
+    /// diagonal out of the graph, as scikit-learn's Laplacian does; propagation keeps it (each row weighs itself by 1).
+    /// </summary>
+    public static SpreadResult SpreadRbf(Tensor x, double gamma, Tensor y, double alpha, Tensor? labelled, int maxIterations, double tolerance, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
         var n = x.shape[0];
@@ -88,17 +106,11 @@ internal static class LabelSpreadingGraph
             var diagonal = arange(b, device: x.device).mul(n + 1).add(start);
             return w.reshape(-1).index_fill(0, diagonal, 0.0).reshape(b, n);
         }
-        var degreeParts = new List<Tensor>();
-        for (long start = 0; start < n; start += block)
+        // A kernel of at most 64 MB is computed once; a larger one, block by block at every iteration.
+        var whole = n * n <= 4 * BlockElements ? Kernel(0, n) : null;
+        Tensor OffDiagonalProduct(Tensor g)
         {
-            using var inner = NewDisposeScope();
-            degreeParts.Add(Kernel(start, Math.Min(block, n - start)).sum(1).MoveToOuterDisposeScope());
-        }
-        var degree = cat(degreeParts, 0);
-        var scale = where(degree.eq(0), ones_like(degree), degree.sqrt()).unsqueeze(1);
-        Tensor Step(Tensor f)
-        {
-            var g = f.div(scale);
+            if (whole is not null) return whole.mm(g);
             var parts = new List<Tensor>();
             for (long start = 0; start < n; start += block)
             {
@@ -106,9 +118,15 @@ internal static class LabelSpreadingGraph
                 using var inner = NewDisposeScope();
                 parts.Add(Kernel(start, Math.Min(block, n - start)).mm(g).MoveToOuterDisposeScope());
             }
-            return cat(parts, 0).div(scale);
+            return cat(parts, 0);
         }
-        return Iterate(Step, y, alpha, maxIterations, tolerance, cancellationToken);
+        if (labelled is not null)
+        {
+            return Iterate(Propagation(f => OffDiagonalProduct(f).add(f), y, labelled), y, maxIterations, tolerance, cancellationToken);
+        }
+        var degree = OffDiagonalProduct(ones(n, 1, ScalarType.Float64, x.device)).squeeze(1);
+        var scale = where(degree.eq(0), ones_like(degree), degree.sqrt()).unsqueeze(1);
+        return Iterate(Spreading(f => OffDiagonalProduct(f.div(scale)).div(scale), y, alpha), y, maxIterations, tolerance, cancellationToken);
     }
 
     /// <summary>One-hot rows [n, K] float64 of the classes (-1 = unlabelled: a zero row).</summary>
@@ -122,9 +140,23 @@ internal static class LabelSpreadingGraph
         return tensor(values, [classes.Length, classCount], ScalarType.Float64, device);
     }
 
-    private static SpreadResult Iterate(Func<Tensor, Tensor> step, Tensor y, double alpha, int maxIterations, double tolerance, CancellationToken cancellationToken)
+    /// <summary>Zhou et al.'s update: F_{t+1} = alpha S F_t + (1 - alpha) Y.</summary>
+    private static Func<Tensor, Tensor> Spreading(Func<Tensor, Tensor> step, Tensor y, double alpha)
     {
         var clamp = y.mul(1 - alpha);
+        return f => step(f).mul(alpha).add(clamp);
+    }
+
+    /// <summary>Zhu and Ghahramani's update: rows of W F_t normalised (a row with no mass stays 0), labelled rows reset to Y.</summary>
+    private static Func<Tensor, Tensor> Propagation(Func<Tensor, Tensor> step, Tensor y, Tensor labelled) => f =>
+    {
+        var next = step(f);
+        var mass = next.sum(1, keepdim: true);
+        return where(labelled, y, next.div(where(mass.eq(0), ones_like(mass), mass)));
+    };
+
+    private static SpreadResult Iterate(Func<Tensor, Tensor> update, Tensor y, int maxIterations, double tolerance, CancellationToken cancellationToken)
+    {
         var f = y.clone();
         var previous = zeros_like(y);
         var iterations = 0;
@@ -138,7 +170,7 @@ internal static class LabelSpreadingGraph
                 converged = true;
                 break;
             }
-            var next = step(f).mul(alpha).add(clamp).MoveToOuterDisposeScope();
+            var next = update(f).MoveToOuterDisposeScope();
             previous.Dispose();
             previous = f;
             f = next;

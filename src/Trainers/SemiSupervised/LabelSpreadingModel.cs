@@ -46,8 +46,11 @@ public sealed class LabelSpreadingModel
     /// <summary>The RBF gamma used (on the scaled features); NaN for the kNN graph.</summary>
     public double Gamma => D.Gamma;
 
-    /// <summary>The spreading factor alpha.</summary>
+    /// <summary>The spreading factor alpha; NaN for label propagation (<see cref="HardClamping"/>).</summary>
     public double Alpha => D.Alpha;
+
+    /// <summary>Whether this is label propagation: the labelled rows were reset to their labels every iteration.</summary>
+    public bool HardClamping => D.HardClamping;
 
     /// <summary>Spreading iterations run.</summary>
     public int Iterations => D.Iterations;
@@ -88,7 +91,7 @@ public sealed class LabelSpreadingModel
         new(ModelDetails.Read<Details>(transformer, nameof(LabelSpreadingModel)), [], [], []);
 
     /// <summary>What the ONNX graph stores of the model besides the training rows.</summary>
-    internal sealed record Details(string[] ClassNames, LabelSpreadingKernel Kernel, int NumberOfNeighbors, double Gamma, double Alpha, int Iterations, bool Converged,
+    internal sealed record Details(string[] ClassNames, LabelSpreadingKernel Kernel, int NumberOfNeighbors, double Gamma, double Alpha, bool HardClamping, int Iterations, bool Converged,
         bool Standardized, double[] Mean, double[] Sd, int TrainingRowCount, int LabeledRowCount, int UnlabeledRowCount, int UnreachedRowCount,
         double? UnknownThreshold, string[] Notes);
 

@@ -49,6 +49,15 @@ public sealed class LabelSpreadingTrainer : PaperTrainerBase<LabelSpreadingTrans
         /// <summary>The RBF kernel's gamma on the (scaled) features; null = 1 / (p x mean feature variance), which is 1/p on standardised features.</summary>
         public double? Gamma { get; set; }
 
+        /// <summary>
+        /// Label propagation instead of label spreading (Zhu and Ghahramani, 2002; scikit-learn's <c>LabelPropagation</c>):
+        /// each iteration every row takes the normalised sum of its neighbours' distributions (itself included) and the
+        /// labelled rows are reset to their labels, so they keep them exactly. <see cref="Alpha"/> is not used. It converges
+        /// more slowly than spreading: give it more iterations (<c>LabelPropagation(...)</c> in the catalog sets 1,000, as
+        /// scikit-learn does).
+        /// </summary>
+        public bool HardClamping { get; set; }
+
         /// <summary>alpha in (0, 1): the share of a row's new distribution that comes from its neighbours (the rest is its initial label).</summary>
         [Range(0.01, 0.99, 0.2, false)]
         public double Alpha { get; set; } = 0.2;
@@ -102,6 +111,7 @@ public sealed class LabelSpreadingTrainer : PaperTrainerBase<LabelSpreadingTrans
 
         var x = tensor(Array.ConvertAll(data.Features, v => (double)v), [n, p], ScalarType.Float64, context.Device);
         var y = LabelSpreadingGraph.OneHot(data.Classes, data.ClassCount, context.Device);
+        using var labelled = o.HardClamping ? tensor(Array.ConvertAll(data.Classes, c => c >= 0), [n, 1], ScalarType.Bool, context.Device) : null;
         var gamma = double.NaN;
         SpreadResult result;
         using (context.Threads((long)n * n * p))
@@ -109,17 +119,19 @@ public sealed class LabelSpreadingTrainer : PaperTrainerBase<LabelSpreadingTrans
             if (o.Kernel == LabelSpreadingKernel.Knn)
             {
                 using var neighbours = LabelSpreadingGraph.NearestNeighbours(x, k, context.CancellationToken);
-                result = LabelSpreadingGraph.SpreadKnn(neighbours, y, o.Alpha, o.MaximumNumberOfIterations, o.Tolerance, context.CancellationToken);
+                result = labelled is null
+                    ? LabelSpreadingGraph.SpreadKnn(neighbours, y, o.Alpha, o.MaximumNumberOfIterations, o.Tolerance, context.CancellationToken)
+                    : LabelSpreadingGraph.PropagateKnn(neighbours, y, labelled, o.MaximumNumberOfIterations, o.Tolerance, context.CancellationToken);
             }
             else
             {
                 gamma = o.Gamma ?? 1 / Math.Max(1e-12, x.var(0, unbiased: false).sum().item<double>());
-                result = LabelSpreadingGraph.SpreadRbf(x, gamma, y, o.Alpha, o.MaximumNumberOfIterations, o.Tolerance, context.CancellationToken);
+                result = LabelSpreadingGraph.SpreadRbf(x, gamma, y, o.Alpha, labelled, o.MaximumNumberOfIterations, o.Tolerance, context.CancellationToken);
             }
         }
         if (!result.Converged)
         {
-            notes.Add($"Label spreading stopped after MaximumNumberOfIterations = {o.MaximumNumberOfIterations} iterations without reaching Tolerance {o.Tolerance}.");
+            notes.Add($"{(o.HardClamping ? "Label propagation" : "Label spreading")} stopped after MaximumNumberOfIterations = {o.MaximumNumberOfIterations} iterations without reaching Tolerance {o.Tolerance}.");
         }
 
         var classCount = data.ClassCount;
@@ -146,7 +158,7 @@ public sealed class LabelSpreadingTrainer : PaperTrainerBase<LabelSpreadingTrans
         }
         context.Info($"Label spreading: {n} rows, {result.Iterations} iterations, {unreached} unreached.");
 
-        var details = new LabelSpreadingModel.Details([.. data.ClassNames], o.Kernel, k, gamma, o.Alpha, result.Iterations, result.Converged, o.StandardizeFeatures,
+        var details = new LabelSpreadingModel.Details([.. data.ClassNames], o.Kernel, k, gamma, o.HardClamping ? double.NaN : o.Alpha, o.HardClamping, result.Iterations, result.Converged, o.StandardizeFeatures,
             data.Mean, data.Sd, n, n - outcomes.Count, outcomes.Count, unreached, o.UnknownThreshold, [.. notes]);
         var model = new LabelSpreadingModel(details, Array.ConvertAll(data.Features, v => (double)v), result.Distributions, outcomes);
         return new LabelSpreadingTransformer(context.MLContext, model, input.Schema, o.FeatureColumnName);

@@ -2,7 +2,7 @@ using Microsoft.ML.PaperExtensions.SemiSupervised;
 
 namespace Microsoft.ML.PaperExtensions;
 
-/// <summary>The semi-supervised trainers: <c>mlContext.SemiSupervised().Trainers.Wad(...)</c>, <c>.LabelSpreading(...)</c>.</summary>
+/// <summary>The semi-supervised trainers: <c>mlContext.SemiSupervised().Trainers.Wad(...)</c>, <c>.LabelSpreading(...)</c>, <c>.LabelPropagation(...)</c>.</summary>
 public static class SemiSupervisedCatalogExtensions
 {
     /// <summary>WAD with its defaults: rows whose label is missing are the unlabelled rows.</summary>
@@ -44,7 +44,26 @@ public static class SemiSupervisedCatalogExtensions
             Alpha = alpha,
         });
 
-    /// <summary>Label spreading with every option.</summary>
+    /// <summary>
+    /// Label propagation (Zhu and Ghahramani, 2002; scikit-learn's <c>LabelPropagation</c>): label spreading's trainer with
+    /// hard clamping (the labelled rows keep their labels exactly), a kNN graph and up to 1,000 iterations.
+    /// </summary>
+    /// <param name="catalog">The semi-supervised trainers catalog.</param>
+    /// <param name="labelColumnName">Key (missing key = unlabelled), Single/Double (NaN = unlabelled) or text (empty = unlabelled).</param>
+    /// <param name="featureColumnName">Single or Double features, scalar or known-size vector.</param>
+    /// <param name="numberOfNeighbors">k of the kNN graph, the row itself included.</param>
+    public static LabelSpreadingTrainer LabelPropagation(this TrainerCatalog<SemiSupervisedCatalog> catalog, string labelColumnName = ColumnNames.Label,
+        string featureColumnName = ColumnNames.Features, int numberOfNeighbors = 7) =>
+        LabelSpreading(catalog, new LabelSpreadingTrainer.Options
+        {
+            LabelColumnName = labelColumnName,
+            FeatureColumnName = featureColumnName,
+            NumberOfNeighbors = numberOfNeighbors,
+            HardClamping = true,
+            MaximumNumberOfIterations = 1000,
+        });
+
+    /// <summary>Label spreading (or, with <c>HardClamping</c>, label propagation) with every option.</summary>
     public static LabelSpreadingTrainer LabelSpreading(this TrainerCatalog<SemiSupervisedCatalog> catalog, LabelSpreadingTrainer.Options options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
