@@ -74,68 +74,23 @@ public sealed class GridSearchTuner : ITuner
 /// </remarks>
 public sealed class CostFrugalTuner : ITuner
 {
-    private readonly Random _random;
-    private readonly List<(string? Name, LocalSearch Search)> _branches;
-    private readonly Dictionary<int, (int Branch, double[] Point, bool Mirror)> _pending = [];
-    private readonly object _gate = new();
+    private readonly TrainerChoice _choice;
 
     /// <summary>Creates the tuner on a search space, or on a <see cref="BranchSearchSpace"/> of trainers.</summary>
     public CostFrugalTuner(OptionBase space, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(space);
-        _random = new Random(seed);
-        _branches = space switch
-        {
-            BranchSearchSpace branches => [.. branches.Branches.Select(b => ((string?)b.Key, new LocalSearch(b.Value, _random)))],
-            SearchSpace plain => [(null, new LocalSearch(plain, _random))],
-            _ => throw new ArgumentException($"The cost-frugal tuner searches a SearchSpace or a BranchSearchSpace, not {space.GetType().Name}.", nameof(space)),
-        };
+        _choice = new TrainerChoice(space, seed, (branch, random) => new LocalSearch(branch, random), "cost-frugal");
     }
 
     /// <inheritdoc />
-    public Parameter? Propose(TrialSettings settings)
-    {
-        lock (_gate)
-        {
-            var open = Enumerable.Range(0, _branches.Count).Where(i => !_branches[i].Search.Exhausted).ToList();
-            if (open.Count == 0) return null;
-            var branch = ChooseBranch(open);
-            var (name, search) = _branches[branch];
-            var (point, mirror, parameter) = search.Next();
-            _pending[settings.TrialId] = (branch, point, mirror);
-            return name is null ? parameter : BranchSearchSpace.Point(name, parameter);
-        }
-    }
+    public Parameter? Propose(TrialSettings settings) => _choice.Propose(settings);
 
     /// <inheritdoc />
-    public void Update(TrialResult result)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        lock (_gate)
-        {
-            if (!_pending.Remove(result.TrialSettings.TrialId, out var trial)) return;
-            _branches[trial.Branch].Search.Record(trial.Point, trial.Mirror, result.Loss, result.DurationInMilliseconds / 1000);
-        }
-    }
-
-    private int ChooseBranch(List<int> open)
-    {
-        if (open.FirstOrDefault(i => _branches[i].Search.Trials == 0, -1) is var untried and >= 0) return untried;
-        if (open.Count == 1) return open[0];
-        var best = open.Min(i => _branches[i].Search.BestLoss);
-        var averageTime = open.Average(i => _branches[i].Search.TimeSpent);
-        var weights = open.Select(i => 1 / _branches[i].Search.CostForImprovement(best, averageTime)).ToArray();
-        var draw = _random.NextDouble() * weights.Sum();
-        for (var k = 0; k < open.Count; k++)
-        {
-            draw -= weights[k];
-            if (draw <= 0) return open[k];
-        }
-        return open[^1];
-    }
+    public void Update(TrialResult result) => _choice.Update(result);
 
     /// <summary>FLOW2 on one search space.</summary>
-    private sealed class LocalSearch
+    private sealed class LocalSearch : BranchSearch
     {
         private const int MaxDuplicateDraws = 64;
         private readonly SearchSpace _space;
@@ -149,7 +104,6 @@ public sealed class CostFrugalTuner : ITuner
         private bool _mirrorPending;
         private int _failedDirections;
         private double _step;
-        private double _firstLoss = double.NaN, _timeSpent, _timeAtBest, _lastCost;
 
         public LocalSearch(SearchSpace space, Random random)
         {
@@ -163,14 +117,10 @@ public sealed class CostFrugalTuner : ITuner
             _incumbent = space.MappingToFeatureSpace(space.DefaultParameter);
         }
 
-        public int Trials { get; private set; }
-
-        public double BestLoss { get; private set; } = double.PositiveInfinity;
-
         /// <summary>A space without options has one point; once tried, there is nothing left.</summary>
-        public bool Exhausted => _dimension == 0 && _tried.Count > 0;
+        public override bool Exhausted => _dimension == 0 && _tried.Count > 0;
 
-        public (double[] Point, bool Mirror, Parameter Parameter) Next()
+        public override (double[] Point, bool Mirror, Parameter Parameter) Next()
         {
             if (_tried.Count == 0)
             {
@@ -211,17 +161,8 @@ public sealed class CostFrugalTuner : ITuner
             return (point, mirror, parameter);
         }
 
-        public void Record(double[] point, bool mirror, double loss, double seconds)
+        protected override void Learn(double[] point, bool mirror, double loss)
         {
-            Trials++;
-            _timeSpent += seconds;
-            _lastCost = seconds;
-            if (double.IsNaN(_firstLoss) && double.IsFinite(loss)) _firstLoss = loss;
-            if (loss < BestLoss)
-            {
-                BestLoss = loss;
-                _timeAtBest = _timeSpent;
-            }
             if (loss < _incumbentLoss)
             {
                 _incumbent = point;
@@ -233,18 +174,6 @@ public sealed class CostFrugalTuner : ITuner
             {
                 Failed();
             }
-        }
-
-        public double TimeSpent => _timeSpent;
-
-        public double CostForImprovement(double globalBest, double averageTime)
-        {
-            var cap = 4 * Math.Max(Math.Max(_timeSpent, averageTime), 1e-6);
-            var sinceImprovement = _timeSpent - _timeAtBest;
-            var gap = BestLoss - globalBest;
-            var rate = double.IsFinite(_firstLoss) && double.IsFinite(BestLoss) ? (_firstLoss - BestLoss) / Math.Max(_timeSpent, 1e-6) : 0;
-            var toClose = gap <= 0 ? 0 : rate > 0 ? gap / rate : double.PositiveInfinity;
-            return Math.Clamp(Math.Max(Math.Max(_lastCost, sinceImprovement), toClose), 1e-6, cap);
         }
 
         private void Failed()
@@ -282,5 +211,119 @@ public sealed class CostFrugalTuner : ITuner
             for (var i = 0; i < v.Length; i++) v[i] /= norm;
             return v;
         }
+    }
+}
+
+/// <summary>
+/// The search within one trainer's space, and what the choice among trainers needs to know of it: trials, best loss, time
+/// spent, and the estimated cost for improvement (ECI).
+/// </summary>
+internal abstract class BranchSearch
+{
+    private double _firstLoss = double.NaN, _timeSpent, _timeAtBest, _lastCost;
+
+    public int Trials { get; private set; }
+
+    public double BestLoss { get; private set; } = double.PositiveInfinity;
+
+    public double TimeSpent => _timeSpent;
+
+    /// <summary>Whether the space has no untried point left (a space without options, once tried).</summary>
+    public abstract bool Exhausted { get; }
+
+    /// <summary>The next point (feature space), a flag the search keeps with it, and its parameter.</summary>
+    public abstract (double[] Point, bool Mirror, Parameter Parameter) Next();
+
+    /// <summary>Records a trial of this search (failed and cancelled trials have an infinite loss).</summary>
+    public void Record(double[] point, bool mirror, double loss, double seconds)
+    {
+        Trials++;
+        _timeSpent += seconds;
+        _lastCost = seconds;
+        if (double.IsNaN(_firstLoss) && double.IsFinite(loss)) _firstLoss = loss;
+        if (loss < BestLoss)
+        {
+            BestLoss = loss;
+            _timeAtBest = _timeSpent;
+        }
+        Learn(point, mirror, loss);
+    }
+
+    /// <summary>What the search itself learns from a trial.</summary>
+    protected abstract void Learn(double[] point, bool mirror, double loss);
+
+    /// <summary>ECI: see <see cref="CostFrugalTuner"/>'s remarks.</summary>
+    public double CostForImprovement(double globalBest, double averageTime)
+    {
+        var cap = 4 * Math.Max(Math.Max(_timeSpent, averageTime), 1e-6);
+        var sinceImprovement = _timeSpent - _timeAtBest;
+        var gap = BestLoss - globalBest;
+        var rate = double.IsFinite(_firstLoss) && double.IsFinite(BestLoss) ? (_firstLoss - BestLoss) / Math.Max(_timeSpent, 1e-6) : 0;
+        var toClose = gap <= 0 ? 0 : rate > 0 ? gap / rate : double.PositiveInfinity;
+        return Math.Clamp(Math.Max(Math.Max(_lastCost, sinceImprovement), toClose), 1e-6, cap);
+    }
+}
+
+/// <summary>
+/// One search per trainer of a <see cref="BranchSearchSpace"/> (or one for a plain space) and the choice among them by
+/// estimated cost for improvement: every trainer once, in pipeline order, then drawn with probability proportional to 1 / ECI.
+/// Shared by the cost-frugal and the SMAC tuner, which differ only in the search within a trainer.
+/// </summary>
+internal sealed class TrainerChoice
+{
+    private readonly Random _random;
+    private readonly List<(string? Name, BranchSearch Search)> _branches;
+    private readonly Dictionary<int, (int Branch, double[] Point, bool Mirror)> _pending = [];
+    private readonly object _gate = new();
+
+    public TrainerChoice(OptionBase space, int seed, Func<SearchSpace, Random, BranchSearch> search, string tunerName)
+    {
+        _random = new Random(seed);
+        _branches = space switch
+        {
+            BranchSearchSpace branches => [.. branches.Branches.Select(b => ((string?)b.Key, search(b.Value, _random)))],
+            SearchSpace plain => [(null, search(plain, _random))],
+            _ => throw new ArgumentException($"The {tunerName} tuner searches a SearchSpace or a BranchSearchSpace, not {space.GetType().Name}.", nameof(space)),
+        };
+    }
+
+    public Parameter? Propose(TrialSettings settings)
+    {
+        lock (_gate)
+        {
+            var open = Enumerable.Range(0, _branches.Count).Where(i => !_branches[i].Search.Exhausted).ToList();
+            if (open.Count == 0) return null;
+            var branch = ChooseBranch(open);
+            var (name, search) = _branches[branch];
+            var (point, mirror, parameter) = search.Next();
+            _pending[settings.TrialId] = (branch, point, mirror);
+            return name is null ? parameter : BranchSearchSpace.Point(name, parameter);
+        }
+    }
+
+    public void Update(TrialResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        lock (_gate)
+        {
+            if (!_pending.Remove(result.TrialSettings.TrialId, out var trial)) return;
+            _branches[trial.Branch].Search.Record(trial.Point, trial.Mirror, result.Loss, result.DurationInMilliseconds / 1000);
+        }
+    }
+
+    private int ChooseBranch(List<int> open)
+    {
+        if (open.FirstOrDefault(i => _branches[i].Search.Trials == 0, -1) is var untried and >= 0) return untried;
+        if (open.Count == 1) return open[0];
+        var best = open.Min(i => _branches[i].Search.BestLoss);
+        var averageTime = open.Average(i => _branches[i].Search.TimeSpent);
+        var weights = open.Select(i => 1 / _branches[i].Search.CostForImprovement(best, averageTime)).ToArray();
+        var draw = _random.NextDouble() * weights.Sum();
+        for (var k = 0; k < open.Count; k++)
+        {
+            draw -= weights[k];
+            if (draw <= 0) return open[k];
+        }
+        return open[^1];
     }
 }
