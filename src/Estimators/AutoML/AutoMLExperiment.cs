@@ -137,6 +137,12 @@ public sealed class AutoMLExperiment
     /// <summary>Cost-frugal local search with a choice among trainers (the default).</summary>
     public AutoMLExperiment SetCostFrugalTuner() => SetTunerFactory((space, seed) => new CostFrugalTuner(space, seed));
 
+    /// <summary>
+    /// Model-based search (SMAC: a random-forest surrogate and expected improvement) with the same choice among trainers; for
+    /// spaces of choices whose good points may lie far from the initial values.
+    /// </summary>
+    public AutoMLExperiment SetSmacTuner() => SetTunerFactory((space, seed) => new SmacTuner(space, seed));
+
     private AutoMLExperiment SetTunerFactory(Func<OptionBase, int, ITuner> factory)
     {
         _tunerFactory = factory;
