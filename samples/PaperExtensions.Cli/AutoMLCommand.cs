@@ -31,8 +31,8 @@ internal static class AutoMLCommand
         var test = new Option<string?>("--test") { Description = "CSV file scored by the best pipeline with the same metric (testMetric)." };
         var budget = new Option<double>("--time-budget") { Description = "Seconds the search may run.", DefaultValueFactory = _ => 60 };
         var maxTrials = new Option<int?>("--max-trials") { Description = "The most trials to run." };
-        var tuner = new Option<string>("--tuner") { Description = "cfo (cost-frugal local search with a choice among trainers), random or grid.", DefaultValueFactory = _ => "cfo" };
-        tuner.AcceptOnlyFromAmong("cfo", "random", "grid");
+        var tuner = new Option<string?>("--tuner") { Description = "cfo (cost-frugal local search with a choice among trainers), smac (model-based: random-forest surrogate and expected improvement), random or grid; default: the task's (see AutoMLTaskOptions)." };
+        tuner.AcceptOnlyFromAmong("cfo", "smac", "random", "grid");
         var metric = new Option<string?>("--metric") { Description = "ordinal: brier (default), rps, rarebrier, qwk; survival: cindex (default), ibs, loglik; semisupervised, multiclass, binary: accuracy (default), macrof1, logloss; regression: rmse (default), r2." };
         var folds = new Option<int>("--cv-folds") { Description = "Folds of the cross-validation that scores each trial; 0 holds out 20 % instead.", DefaultValueFactory = _ => 5 };
         var dropMissing = new Option<bool>("--drop-missing") { Description = "Drop rows with an empty field in a used column (the count is reported); otherwise they are an error." };
@@ -89,7 +89,9 @@ internal static class AutoMLCommand
             {
                 "random" => experiment.SetRandomSearchTuner(),
                 "grid" => experiment.SetGridSearchTuner(),
-                _ => experiment.SetCostFrugalTuner(),
+                "cfo" => experiment.SetCostFrugalTuner(),
+                "smac" => experiment.SetSmacTuner(),
+                _ => experiment,
             };
             var best = await experiment.RunAsync(cancellation);
             var scorer = experiment.Metric!;
