@@ -30,12 +30,13 @@ if (args is ["digits-splits", var folder, .. var more])
     SemiSupervisedQuality.ExportSplits(folder, more.Length > 0 ? int.Parse(more[0], CultureInfo.InvariantCulture) : 5);
     return 0;
 }
-// ./build.sh bench automl-quality [seeds] [tasks]: defaults, random search and the cost-frugal tuner on ordinal, lung, veteran and
-// digits at the same trial budget, scored on held-out rows (AutoMLQuality.cs); CSV on stdout.
+// ./build.sh bench automl-quality [seeds: n for 1-n, or first-last] [tasks] [arms]: defaults, random search, the cost-frugal tuner and SMAC on ordinal, lung,
+// veteran and digits at the same budget, scored on held-out rows (AutoMLQuality.cs); CSV on stdout.
 if (args is ["automl-quality", .. var automl])
 {
-    AutoMLQuality.Run(automl.Length > 0 ? int.Parse(automl[0], CultureInfo.InvariantCulture) : 3,
-        automl.Length > 1 ? automl[1].Split(',') : ["ordinal", "lung", "veteran", "digits"]);
+    AutoMLQuality.Run(automl.Length > 0 ? automl[0] : "3",
+        automl.Length > 1 ? automl[1].Split(',') : ["ordinal", "lung", "veteran", "digits"],
+        automl.Length > 2 ? automl[2].Split(',') : ["defaults", "random", "cfo", "smac"]);
     return 0;
 }
 // ./build.sh bench labelspreading-scale [rows] [features] [knn|rbf]: fit time and peak memory of LabelSpreading on a
