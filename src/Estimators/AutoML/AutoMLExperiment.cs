@@ -15,7 +15,8 @@ namespace Microsoft.ML.PaperExtensions.AutoML;
 ///     .SetTrainingTimeInSeconds(60);
 /// TrialResult best = await experiment.RunAsync();
 /// </code>
-/// The default tuner is <see cref="CostFrugalTuner"/>. Trials that throw are recorded (<see cref="Trials"/>) and the search
+/// The default tuner is <see cref="CostFrugalTuner"/> (a task experiment for survival uses <see cref="SmacTuner"/> instead,
+/// see <c>AutoMLTaskExtensions.CreateExperiment</c>). Trials that throw are recorded (<see cref="Trials"/>) and the search
 /// goes on; after <see cref="SetMaximumFailedTrials"/> failures in a row it stops with the first error.
 /// </summary>
 public sealed class AutoMLExperiment

@@ -118,6 +118,28 @@ public sealed class TaskExperimentTests
     }
 
     [TestMethod]
+    public async Task A_survival_search_uses_the_smac_tuner_by_default()
+    {
+        // The trials are scored by a function (no model is fitted): the tuner alone decides which parameters run.
+        var ml = new MLContext(1);
+        var veteran = ml.Data.LoadFromTextFile(DataFile("veteran.csv"), [
+            new TextLoader.Column("Time", DataKind.Single, 2), new TextLoader.Column("Status", DataKind.Single, 3),
+            new TextLoader.Column("Karno", DataKind.Single, 4), new TextLoader.Column("Age", DataKind.Single, 6),
+        ], separatorChar: ',', hasHeader: true, allowQuoting: true);
+        var options = new AutoMLTaskOptions { Task = AutoMLTask.Survival, TimeColumnName = "Time", EventColumnName = "Status", SurvivalFeatureColumnNames = ["Karno", "Age"], Seed = 4 };
+        static double Loss(Parameter p) => p.ToString().Length % 7;
+        async Task<string[]> Trials(Func<AutoMLExperiment, AutoMLExperiment> tuner)
+        {
+            var experiment = tuner(ml.PaperAutoML().CreateExperiment(veteran, options)).SetTrialRunner(new FunctionRunner(Loss)).SetMaxModelToExplore(12);
+            await experiment.RunAsync();
+            return [.. experiment.Trials.OrderBy(t => t.TrialSettings.TrialId).Select(t => t.TrialSettings.Parameter.ToString())];
+        }
+        var byDefault = await Trials(e => e);
+        CollectionAssert.AreEqual(await Trials(e => e.SetSmacTuner()), byDefault);
+        CollectionAssert.AreNotEqual(await Trials(e => e.SetCostFrugalTuner()), byDefault);
+    }
+
+    [TestMethod]
     public async Task Text_classification_searches_the_fine_tuners_options()
     {
         var ml = new MLContext(1);
