@@ -105,19 +105,27 @@ public sealed class PrestoPropertyTests
         }
     }
 
-    [TestMethod]
-    public void AnalyticGradientEqualsFiniteDifferences()
+    /// <summary>Intercepts far apart and small differences: every class probability of <see cref="RandomProblem"/>'s rows stays positive.</summary>
+    private static readonly double[] Phi = [-1.5, 0.2, -0.1, 0.3, 0.0, 0.05, 0.1, -0.05, 1.5, -0.1, 0.02, 0.04];
+
+    /// <summary>A random weighted problem of 60 rows, 3 features and 4 classes, in chunks of 7 rows (eight full chunks and a partial one).</summary>
+    private static CumulativeLogitProblem RandomProblem(int seed)
     {
-        var random = new Random(5);
+        var random = new Random(seed);
         var n = 60;
         var x = Enumerable.Range(0, n * 3).Select(_ => random.NextDouble() * 2 - 1).ToArray();
         var y = Enumerable.Range(0, n).Select(_ => (long)random.Next(4)).ToArray();
         var w = Enumerable.Range(0, n).Select(_ => 0.5 + random.NextDouble()).ToArray();
         using var features = tensor(x, [n, 3], ScalarType.Float64);
         using var design = CumulativeLogitProblem.Design(features);
-        using var problem = new CumulativeLogitProblem(design, y, w, 4, chunkRows: 7);
-        // Intercepts far apart and small differences keep every class probability positive.
-        double[] phi = [-1.5, 0.2, -0.1, 0.3, 0.0, 0.05, 0.1, -0.05, 1.5, -0.1, 0.02, 0.04];
+        return new CumulativeLogitProblem(design, y, w, 4, chunkRows: 7);
+    }
+
+    [TestMethod]
+    public void AnalyticGradientEqualsFiniteDifferences()
+    {
+        using var problem = RandomProblem(5);
+        var phi = Phi;
         var gradient = problem.Quadratic(phi).Gradient;
         for (var j = 0; j < phi.Length; j++)
         {
@@ -134,16 +142,8 @@ public sealed class PrestoPropertyTests
     [TestMethod]
     public void AnalyticHessianEqualsFiniteDifferencesOfTheGradientOverRowChunks()
     {
-        var random = new Random(6);
-        var n = 60;
-        var x = Enumerable.Range(0, n * 3).Select(_ => random.NextDouble() * 2 - 1).ToArray();
-        var y = Enumerable.Range(0, n).Select(_ => (long)random.Next(4)).ToArray();
-        var w = Enumerable.Range(0, n).Select(_ => 0.5 + random.NextDouble()).ToArray();
-        using var features = tensor(x, [n, 3], ScalarType.Float64);
-        using var design = CumulativeLogitProblem.Design(features);
-        // 7 rows per chunk: eight full chunks and a partial one.
-        using var problem = new CumulativeLogitProblem(design, y, w, 4, chunkRows: 7);
-        double[] phi = [-1.5, 0.2, -0.1, 0.3, 0.0, 0.05, 0.1, -0.05, 1.5, -0.1, 0.02, 0.04];
+        using var problem = RandomProblem(6);
+        var phi = Phi;
         var (_, _, hessian) = problem.Quadratic(phi);
         var d = phi.Length;
         for (var j = 0; j < d; j++)
