@@ -61,7 +61,7 @@ internal static class LabelSpreadingQuality
                           $"predict 1000 rows {predict:F2} s ({predicted.Count(p => p > 0)} scored), peak after predict {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB");
     }
 
-    /// <summary>LabelSpreading on the digits splits of docs/benchmarks.md (raw and standardised features), CSV on stdout.</summary>
+    /// <summary>LabelSpreading and LabelPropagation on the digits splits of docs/benchmarks.md (raw and standardised features), CSV on stdout.</summary>
     public static void Digits(int seeds)
     {
         var (features, labels) = DigitsMismatch.Load(Path.Combine(AppContext.BaseDirectory, "data", "digits.csv"));
@@ -74,14 +74,19 @@ internal static class LabelSpreadingQuality
                 var ml = new MLContext(seed);
                 var (train, test) = DigitsMismatch.ToDataViews(ml, features, labels, split);
                 var openTest = ml.Data.LoadFromEnumerable(split.Test.Concat(UnknownOutsidePool(labels, split)).Select(i => new DigitsMismatch.Row { Label = labels[i], Features = features[i] }).ToList());
-                foreach (var standardise in new[] { false, true })
+                foreach (var (propagation, standardise) in new[] { (false, false), (false, true), (true, false), (true, true) })
                 {
                     var watch = Stopwatch.StartNew();
-                    var model = ml.SemiSupervised().Trainers.LabelSpreading(new LabelSpreadingTrainer.Options { StandardizeFeatures = standardise }).Fit(train);
+                    var model = ml.SemiSupervised().Trainers.LabelSpreading(new LabelSpreadingTrainer.Options
+                    {
+                        StandardizeFeatures = standardise,
+                        HardClamping = propagation,
+                        MaximumNumberOfIterations = propagation ? 1000 : 30,
+                    }).Fit(train);
                     var seconds = watch.Elapsed.TotalSeconds;
                     var closed = ml.SemiSupervised().Evaluate(model.Transform(test));
                     var open = ml.SemiSupervised().Evaluate(model.Transform(openTest), confidenceColumnName: SemiSupervisedTransformer.KnownClassConfidenceColumnName);
-                    Console.WriteLine(string.Join(',', standardise ? "LabelSpreadingStandardised" : "LabelSpreadingRaw", F(split.AchievedMismatch), seed.ToString(CultureInfo.InvariantCulture),
+                    Console.WriteLine(string.Join(',', (propagation ? "LabelPropagation" : "LabelSpreading") + (standardise ? "Standardised" : "Raw"), F(split.AchievedMismatch), seed.ToString(CultureInfo.InvariantCulture),
                         F(closed.Accuracy), F(closed.MacroF1), F(open.UnknownAuroc ?? double.NaN), F(seconds)));
                 }
             }

@@ -40,7 +40,7 @@ if (args is ["automl-quality", .. var automl])
     return 0;
 }
 // ./build.sh bench labelspreading-scale [rows] [features] [knn|rbf]: fit time and peak memory of LabelSpreading on a
-// Gaussian mixture; ./build.sh bench labelspreading-digits [seeds]: LabelSpreading on the digits mismatch splits.
+// Gaussian mixture; ./build.sh bench labelspreading-digits [seeds]: LabelSpreading and LabelPropagation on the digits mismatch splits.
 if (args is ["labelspreading-scale", .. var scale])
 {
     LabelSpreadingQuality.Scale(scale.Length > 0 ? int.Parse(scale[0], CultureInfo.InvariantCulture) : 50_000, scale.Length > 1 ? int.Parse(scale[1], CultureInfo.InvariantCulture) : 50,
