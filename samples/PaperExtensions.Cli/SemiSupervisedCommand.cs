@@ -26,13 +26,25 @@ internal static class SemiSupervisedCommand
             DefaultValueFactory = _ => "wad",
         };
         method.AcceptOnlyFromAmong("wad", "wad-graph", "labelspreading", "labelpropagation", "supervised", "pseudolabel", "selftraining");
+        var graphSpace = new Option<string>("--graph-space")
+        {
+            Description = "Where wad-graph builds its kNN graph: embedding (the teacher's, default), features (standardised) or raw (the features as given: " +
+                          "for features in one unit, such as pixels or counts).",
+            DefaultValueFactory = _ => "embedding",
+        };
+        graphSpace.AcceptOnlyFromAmong("embedding", "features", "raw");
         var seed = CliRunner.SeedOption();
         var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
         var command = new Command("semisupervised", "Train WAD (semi-supervised, robust to unknown classes among the unlabelled rows) from a CSV file.")
         {
-            train, label, test, features, method, seed, device, json,
+            train, label, test, features, method, graphSpace, seed, device, json,
         };
+        command.Validators.Add(result =>
+        {
+            var methodName = result.GetResult(method)?.Tokens.FirstOrDefault()?.Value ?? "wad";
+            if (result.GetResult(graphSpace) is { Implicit: false } && methodName != "wad-graph") result.AddError($"--graph-space is a setting of --method wad-graph, not of {methodName}.");
+        });
         command.SetAction((parse, cancellation) =>
         {
             var progress = new ConsoleProgress();
@@ -72,6 +84,12 @@ internal static class SemiSupervisedCommand
                     _ => SemiSupervisedMethod.Wad,
                 },
                 Teacher = methodName == "wad-graph" ? TeacherRule.Propagation : TeacherRule.Anchor,
+                PropagationSpace = parse.GetValue(graphSpace) switch
+                {
+                    "features" => PropagationSpace.Features,
+                    "raw" => PropagationSpace.RawFeatures,
+                    _ => PropagationSpace.Embedding,
+                },
                 Seed = parse.GetValue(seed),
                 Device = CliRunner.Device(parse, device),
             };

@@ -80,6 +80,22 @@ public sealed class SemiSupervisedCliTests
     }
 
     [TestMethod]
+    public void LabelPropagationFitsAndGraphSpaceBelongsToWadGraphOnly()
+    {
+        var (train, test) = WriteFiles();
+        var result = CliProcess.Run("semisupervised", "--train", train, "--label", "label", "--test", test, "--method", "labelpropagation", "--json");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        var json = result.Json();
+        Assert.AreEqual("labelpropagation", json.GetProperty("method").GetString());
+        var accuracy = json.GetProperty("accuracy").GetDouble();
+        Assert.IsTrue(accuracy > 0.85, $"accuracy {accuracy}");
+
+        var misplaced = CliProcess.Run("semisupervised", "--train", train, "--label", "label", "--method", "labelpropagation", "--graph-space", "raw");
+        Assert.AreEqual(2, misplaced.ExitCode, "a usage error");
+        StringAssert.Contains(misplaced.Error, "--graph-space is a setting of --method wad-graph, not of labelpropagation");
+    }
+
+    [TestMethod]
     public void AnUnknownLabelColumnIsNamed()
     {
         var (train, _) = WriteFiles();
