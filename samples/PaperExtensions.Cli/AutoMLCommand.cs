@@ -5,6 +5,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions;
 using Microsoft.ML.PaperExtensions.AutoML;
+using Microsoft.ML.PaperExtensions.Categorical;
 using Spectre.Console;
 
 namespace PaperExtensions.Cli;
@@ -25,6 +26,7 @@ internal static class AutoMLCommand
         var data = CliRunner.Required<string>("--data", "CSV file with a header row (semisupervised: rows with an empty label are unlabelled).");
         var label = new Option<string?>("--label") { Description = "The label column (every task but survival). Ordinal: numbers, in numeric order; binary: 0/1 or true/false." };
         var features = new Option<string?>("--features") { Description = "Comma-separated numeric columns; default: every other column that is numeric in all rows. Survival: candidates for every parameter." };
+        var categorical = new Option<string?>("--categorical") { Description = "Comma-separated text columns, treatment-coded (first level = reference), beside --features. Survival: candidates too." };
         var time = new Option<string?>("--time") { Description = "Survival: column of observed times (> 0)." };
         var eventColumn = new Option<string?>("--event") { Description = "Survival: event column, 0/1 or see --event-value." };
         var eventValue = new Option<double?>("--event-value") { Description = "Survival: the --event value that means an event (2 in R's lung data)." };
@@ -40,7 +42,7 @@ internal static class AutoMLCommand
         var json = CliRunner.JsonOption();
         var command = new Command("automl", "Search the trainers of a task (ours and ML.NET's) and their options on a CSV file; report the best pipeline and every trial.")
         {
-            task, data, label, features, time, eventColumn, eventValue, test, budget, maxTrials, tuner, metric, folds, dropMissing, seed, json,
+            task, data, label, features, categorical, time, eventColumn, eventValue, test, budget, maxTrials, tuner, metric, folds, dropMissing, seed, json,
         };
         command.Validators.Add(result =>
         {
@@ -65,7 +67,7 @@ internal static class AutoMLCommand
             var source = CsvSource.Open(parse.GetValue(data)!);
             var testSource = parse.GetValue(test) is { } testFile ? CsvSource.Open(testFile) : null;
             var ml = CliRunner.Context(parse.GetValue(seed));
-            var layout = Layout.Of(taskKind, source, parse.GetValue(label), parse.GetValue(time), parse.GetValue(eventColumn), parse.GetValue(features), ml);
+            var layout = Layout.Of(taskKind, source, parse.GetValue(label), parse.GetValue(time), parse.GetValue(eventColumn), parse.GetValue(features), parse.GetValue(categorical), ml);
             foreach (var column in layout.Columns.Select(c => c.Name).Where(c => c != layout.Label || taskKind != AutoMLTask.SemiSupervised)) testSource?.Column(column, "--test");
 
             var options = new AutoMLTaskOptions
@@ -75,12 +77,14 @@ internal static class AutoMLCommand
                 TimeColumnName = parse.GetValue(time) ?? "Time",
                 EventColumnName = parse.GetValue(eventColumn) ?? "Event",
                 EventValue = parse.GetValue(eventValue),
-                SurvivalFeatureColumnNames = taskKind == AutoMLTask.Survival ? [.. layout.Features] : [],
+                SurvivalFeatureColumnNames = taskKind == AutoMLTask.Survival ? [.. layout.Features, .. layout.Categorical] : [],
                 MetricName = metricName,
                 NumberOfFolds = parse.GetValue(folds),
                 Seed = parse.GetValue(seed),
             };
-            var (training, dropped) = layout.Load(ml, source, parse.GetValue(dropMissing));
+            var (training, dropped, coding) = layout.Load(ml, source, parse.GetValue(dropMissing), coding: null);
+            // A level of the test file that training did not have is an error before the search, not after it.
+            if (coding is not null) testSource?.CheckLevels(ml, coding);
             var experiment = CliRunner.Explained(source, () => ml.PaperAutoML().CreateExperiment(training, options))
                 .SetTrainingTimeInSeconds(parse.GetValue(budget))
                 .SetMonitor(new ConsoleMonitor());
@@ -98,7 +102,7 @@ internal static class AutoMLCommand
             double? testMetric = null;
             if (testSource is not null)
             {
-                var (testView, _) = layout.Load(ml, testSource, parse.GetValue(dropMissing));
+                var (testView, _, _) = layout.Load(ml, testSource, parse.GetValue(dropMissing), coding);
                 testMetric = CliRunner.Explained(testSource, () => scorer.Evaluate(ml, best.Model!.Transform(testView)));
             }
             (best.Model as IDisposable)?.Dispose();
@@ -125,6 +129,7 @@ internal static class AutoMLCommand
                 Trials = trials.Count,
                 Seconds = Math.Round(watch.Elapsed.TotalSeconds, 2),
                 Features = layout.Features,
+                Categorical = layout.Categorical,
                 DroppedRows = dropped,
                 TrialTable = trials,
             };
@@ -170,24 +175,27 @@ internal static class AutoMLCommand
     }
 
     /// <summary>Which columns a task reads and how: the label's kind, the features, the survival outcome.</summary>
-    private sealed record Layout(string? Label, IReadOnlyList<string> Features, IReadOnlyList<(string Name, DataKind Kind)> Columns, AutoMLTask Task)
+    private sealed record Layout(string? Label, IReadOnlyList<string> Features, IReadOnlyList<string> Categorical, IReadOnlyList<(string Name, DataKind Kind)> Columns, AutoMLTask Task)
     {
-        public static Layout Of(AutoMLTask task, CsvSource source, string? label, string? time, string? eventColumn, string? featureList, MLContext ml)
+        public static Layout Of(AutoMLTask task, CsvSource source, string? label, string? time, string? eventColumn, string? featureList, string? categoricalList, MLContext ml)
         {
             var outcome = task == AutoMLTask.Survival ? new[] { source.Header[source.Column(time!, "--time")], source.Header[source.Column(eventColumn!, "--event")] } : [];
             if (label is not null && task != AutoMLTask.Survival) source.Column(label, "--label");
             var used = outcome.Concat(task == AutoMLTask.Survival || label is null ? [] : [label]).ToHashSet();
             var scan = Scan(ml, source, label);
             if (scan.Rows == 0) throw new FormatException($"{source.Path} has a header row but no data rows.");
+            var categorical = categoricalList is not null ? source.Columns(categoricalList, "--categorical") : [];
+            if (categorical.FirstOrDefault(used.Contains) is { } outcomeColumn) throw new ArgumentException($"--categorical names '{outcomeColumn}', which is the label or outcome.");
             var features = featureList is not null ? source.Columns(featureList, "--features")
-                : source.Header.Where((n, j) => !used.Contains(n) && scan.FirstText[j] < 0).ToList();
+                : source.Header.Where((n, j) => !used.Contains(n) && !categorical.Contains(n) && scan.FirstText[j] < 0).ToList();
+            if (features.FirstOrDefault(categorical.Contains) is { } both) throw new ArgumentException($"Column '{both}' is named by both --features and --categorical.");
             foreach (var feature in features.Where(f => scan.FirstText[source.Column(f, "--features")] >= 0))
             {
                 var (line, text) = source.Locate(scan.FirstText[source.Column(feature, "--features")], feature);
                 throw new FormatException($"{source.Path}, line {line}: --features column '{feature}' holds '{text}', which is not a number; " +
-                    "the searched trainers read numeric features (leave text columns out, or code them first).");
+                    "name text columns with --categorical (they are treatment-coded), or leave them out.");
             }
-            if (features.Count == 0) throw new ArgumentException($"{source.Path} has no numeric column besides the label or outcome; name them with --features.");
+            if (features.Count + categorical.Count == 0) throw new ArgumentException($"{source.Path} has no numeric column besides the label or outcome; name them with --features (or text columns with --categorical).");
             var kind = DataKind.Single;
             if (task != AutoMLTask.Survival)
             {
@@ -201,12 +209,13 @@ internal static class AutoMLCommand
                 };
             }
             var numericKind = task == AutoMLTask.Survival ? DataKind.Double : DataKind.Single;
-            var columns = features.Select(f => (f, numericKind)).Concat(outcome.Select(o => (o, DataKind.Double)))
+            var columns = features.Select(f => (f, numericKind)).Concat(categorical.Select(c => (c, DataKind.String))).Concat(outcome.Select(o => (o, DataKind.Double)))
                 .Concat(task == AutoMLTask.Survival ? [] : [(label!, kind)]).ToList();
-            return new Layout(task == AutoMLTask.Survival ? null : label, features, columns, task);
+            return new Layout(task == AutoMLTask.Survival ? null : label, features, categorical, columns, task);
         }
 
-        public (IDataView View, long Dropped) Load(MLContext ml, CsvSource source, bool dropMissing)
+        /// <summary>The file's used columns, the categorical ones coded by <paramref name="coding"/> (fitted on these rows when null, and returned).</summary>
+        public (IDataView View, long Dropped, TreatmentCodingTransformer? Coding) Load(MLContext ml, CsvSource source, bool dropMissing, TreatmentCodingTransformer? coding)
         {
             var names = Columns.Select(c => c.Name).ToArray();
             var unlabeled = Task == AutoMLTask.SemiSupervised ? new[] { Label! } : [];
@@ -223,8 +232,13 @@ internal static class AutoMLCommand
             {
                 view = ml.Transforms.Conversion.MapValue(Label!, BinaryValues, Label!).Fit(view).Transform(view);
             }
-            if (Task != AutoMLTask.Survival) view = ml.Transforms.Concatenate(ColumnNames.Features, [.. Features]).Fit(view).Transform(view);
-            return (view, dropped);
+            if (Categorical.Count > 0)
+            {
+                coding ??= ml.Transforms.Categorical.TreatmentCoding(Categorical.Select(c => new TreatmentCodingEstimator.ColumnOptions(c)).ToArray()).Fit(view);
+                view = coding.Transform(view);
+            }
+            if (Task != AutoMLTask.Survival) view = ml.Transforms.Concatenate(ColumnNames.Features, [.. Features, .. Categorical]).Fit(view).Transform(view);
+            return (view, dropped, coding);
         }
 
         private static readonly Dictionary<string, bool> BinaryValues = new()

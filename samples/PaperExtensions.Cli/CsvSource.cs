@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Categorical;
 using Microsoft.ML.PaperExtensions.Data;
 
 namespace PaperExtensions.Cli;
@@ -117,6 +118,26 @@ internal sealed class CsvSource
         using var reader = new StreamReader(Path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         var (fields, line) = CsvRecords.Read(reader, Path).Skip(1).ElementAt((int)row);
         return (line, index < fields.Length ? fields[index] : "");
+    }
+
+    /// <summary>Every level of a categorical column of this file must be one the training data had (<paramref name="coding"/> was fitted on it).</summary>
+    public void CheckLevels(MLContext ml, TreatmentCodingTransformer coding)
+    {
+        var columns = coding.Columns.Select(c => c.Input).ToList();
+        if (columns.Count == 0) return;
+        long row = 0;
+        foreach (var values in Text(ml, columns))
+        {
+            for (var j = 0; j < columns.Count; j++)
+            {
+                var levels = coding.Levels[columns[j]];
+                if (!levels.Contains(values[j]))
+                {
+                    throw new FormatException($"{Path}, line {Locate(row, columns[j]).Line}: --categorical column '{columns[j]}' holds '{values[j]}', a level the training data did not have ({string.Join(", ", levels)}).");
+                }
+            }
+            row++;
+        }
     }
 
     /// <summary>An error for a value a trainer refused, pointing at the line of the file.</summary>

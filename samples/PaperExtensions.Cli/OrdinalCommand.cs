@@ -90,7 +90,7 @@ internal static class OrdinalCommand
             int? predictRepairs = null;
             if (predictSource is not null)
             {
-                if (coding is not null) CheckLevels(ml, predictSource, coding);
+                if (coding is not null) predictSource.CheckLevels(ml, coding);
                 var toPredict = predictSource.Load(ml, columns.SkipLast(1).ToList());
                 predictRepairs = CliRunner.Explained(predictSource, () => WritePredictions(model.Transform(Featurize(toPredict)), model.Model.ClassNames, outputPath!));
             }
@@ -178,26 +178,6 @@ internal static class OrdinalCommand
     private sealed class ClassName
     {
         public string Value { get; set; } = "";
-    }
-
-    /// <summary>Every level of a categorical column of the file to predict must be one the training data had.</summary>
-    private static void CheckLevels(MLContext ml, CsvSource predict, TreatmentCodingTransformer featurizer)
-    {
-        var columns = featurizer.Columns.Select(c => c.Input).ToList();
-        if (columns.Count == 0) return;
-        long row = 0;
-        foreach (var values in predict.Text(ml, columns))
-        {
-            for (var j = 0; j < columns.Count; j++)
-            {
-                var levels = featurizer.Levels[columns[j]];
-                if (!levels.Contains(values[j]))
-                {
-                    throw new FormatException($"{predict.Path}, line {predict.Locate(row, columns[j]).Line}: --categorical column '{columns[j]}' holds '{values[j]}', a level the training data did not have ({string.Join(", ", levels)}).");
-                }
-            }
-            row++;
-        }
     }
 
     /// <summary>Writes p_&lt;class&gt; columns, one row per input row, streaming; returns the number of repaired rows.</summary>

@@ -7,7 +7,7 @@ public sealed class AutoMLCliTests
     public void OrdinalSearchReportsTheBestPipelineAndEveryTrial()
     {
         var result = CliProcess.Run("automl", "--task", "ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS",
-            "--features", "PRODID,DAY,EASY", "--max-trials", "6", "--cv-folds", "3", "--test", CliProcess.DataFile("soup.csv"), "--json");
+            "--features", "PRODID,DAY,EASY", "--max-trials", "6", "--time-budget", "900", "--cv-folds", "3", "--test", CliProcess.DataFile("soup.csv"), "--json");
         Assert.AreEqual(0, result.ExitCode, result.Error);
         var json = result.Json();
         Assert.AreEqual("brier", json.GetProperty("metricName").GetString());
@@ -22,6 +22,34 @@ public sealed class AutoMLCliTests
         // Scored on rows it was refitted on: no worse than the cross-validated estimate by much, and below the uniform 5/6.
         Assert.IsTrue(json.GetProperty("testMetric").GetDouble() is > 0.3 and < 0.8, json.GetProperty("testMetric").ToString());
         StringAssert.Contains(result.Error, "trial 0 Presto");
+    }
+
+    [TestMethod]
+    public void CategoricalColumnsAreTreatmentCodedAndATestLevelTrainingLackedIsRefusedBeforeTheSearch()
+    {
+        var result = CliProcess.Run("automl", "--task", "ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS",
+            "--categorical", "PROD,DAY,GENDER", "--max-trials", "2", "--time-budget", "900", "--cv-folds", "3", "--json");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        var json = result.Json();
+        CollectionAssert.AreEqual(new[] { "PROD", "DAY", "GENDER" }, json.GetProperty("categorical").EnumerateArray().Select(c => c.GetString()).ToArray());
+        var numeric = json.GetProperty("features").EnumerateArray().Select(c => c.GetString()).ToList();
+        Assert.IsTrue(numeric.Contains("PRODID") && !numeric.Contains("DAY"), "the other numeric columns are features, a categorical one is not: " + string.Join(", ", numeric));
+        Assert.IsTrue(json.GetProperty("bestMetric").GetDouble() is > 0.3 and < 0.8);
+
+        var test = Path.Combine(Path.GetTempPath(), $"soup-new-level-{Guid.NewGuid():N}.csv");
+        File.WriteAllLines(test, File.ReadAllLines(CliProcess.DataFile("soup.csv")).Take(3).Select((l, i) => i == 2 ? l.Replace("\"Test\"", "\"Other\"") : l));
+        try
+        {
+            var refused = CliProcess.Run("automl", "--task", "ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS",
+                "--categorical", "PROD", "--test", test, "--max-trials", "2");
+            Assert.AreEqual(1, refused.ExitCode);
+            StringAssert.Contains(refused.Error, "line 3: --categorical column 'PROD' holds 'Other', a level the training data did not have");
+            Assert.DoesNotContain("trial 0", refused.Error, "refused before any trial");
+        }
+        finally
+        {
+            File.Delete(test);
+        }
     }
 
     [TestMethod]
