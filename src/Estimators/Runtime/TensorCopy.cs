@@ -21,6 +21,13 @@ internal static class TensorCopy
         return host.to(device);
     }
 
+    /// <summary>A float64 column of <paramref name="rows"/> equal values: a broadcast view of one element, so it costs no memory per row.</summary>
+    public static Tensor Constant(double value, long rows, Device device)
+    {
+        using var one = full(1, value, ScalarType.Float64, device);
+        return one.expand(rows);
+    }
+
     /// <summary>The values of a float64 tensor in row-major order, copied to a new array.</summary>
     public static double[] ToArray(Tensor tensor) => ToArray<double>(tensor);
 

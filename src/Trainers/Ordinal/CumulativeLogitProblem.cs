@@ -33,15 +33,8 @@ internal sealed class CumulativeLogitProblem : IDisposable
         _design = design.alias().DetachFromDisposeScope();
         _y = TensorCopy.Adopt(classes, device, RowCount).DetachFromDisposeScope();
         var total = weights.Sum();
-        if (weights.All(w => w == weights[0]))
-        {
-            using var one = full(1, 1.0 / RowCount, ScalarType.Float64, device);
-            _weight = one.expand(RowCount).DetachFromDisposeScope();
-        }
-        else
-        {
-            _weight = TensorCopy.Adopt(weights.Select(w => w / total).ToArray(), device, RowCount).DetachFromDisposeScope();
-        }
+        _weight = (weights.All(w => w == weights[0]) ? TensorCopy.Constant(1.0 / RowCount, RowCount, device)
+            : TensorCopy.Adopt(weights.Select(w => w / total).ToArray(), device, RowCount)).DetachFromDisposeScope();
     }
 
     /// <summary>Standardised features [n, p] as the design the constructor takes: a column of ones before them.</summary>

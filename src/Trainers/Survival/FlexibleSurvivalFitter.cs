@@ -37,10 +37,10 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
         var (shapeMean, shapeSd) = Standardisation(data.Shape, "shape");
         var entered = data.Entry.Any(e => e > 0);
         using var logTime = TensorCopy.Adopt(data.Time.Select(t => Math.Log(t / scale)).ToArray(), device, n);
-        using var truncated = entered ? tensor(data.Entry.Select(e => e > 0 ? 1.0 : 0.0).ToArray(), ScalarType.Float64, device) : Constant(0, n);
-        using var logEntry = entered ? tensor(data.Entry.Select(e => e > 0 ? Math.Log(e / scale) : 0).ToArray(), ScalarType.Float64, device) : Constant(0, n);
+        using var truncated = entered ? TensorCopy.Adopt(data.Entry.Select(e => e > 0 ? 1.0 : 0.0).ToArray(), device, n) : TensorCopy.Constant(0, n, device);
+        using var logEntry = entered ? TensorCopy.Adopt(data.Entry.Select(e => e > 0 ? Math.Log(e / scale) : 0).ToArray(), device, n) : TensorCopy.Constant(0, n, device);
         using var isEvent = TensorCopy.Adopt(data.Event, device, n);
-        using var weight = data.Weight.All(w => w == 1) ? Constant(1, n) : TensorCopy.Adopt(data.Weight, device, n);
+        using var weight = data.Weight.All(w => w == 1) ? TensorCopy.Constant(1, n, device) : TensorCopy.Adopt(data.Weight, device, n);
         using var aft = Matrix(data.Aft, aftMean, aftSd);
         using var ph = Matrix(data.Ph, phMean, phSd);
         using var shape = Matrix(data.Shape, shapeMean, shapeSd);
@@ -356,13 +356,6 @@ internal sealed class FlexibleSurvivalFitter(SurvivalTrainingData data, Survival
             throw new ArgumentException($"The {set} feature '{matrix.Names[j]}' is constant (every row is {mean[j]}); remove it.", matrix.Names[j]);
         }
         return (mean, sd);
-    }
-
-    /// <summary>A column with one value in every row: a broadcast view of one element, so it costs no memory per row.</summary>
-    private Tensor Constant(double value, int rows)
-    {
-        using var one = full(1, value, ScalarType.Float64, device);
-        return one.expand(rows);
     }
 
     /// <summary>The standardised covariates as a [rows, p] tensor over the matrix's own array (standardised in place).</summary>
