@@ -33,17 +33,29 @@ internal static class SemiSupervisedCommand
             DefaultValueFactory = _ => "embedding",
         };
         graphSpace.AcceptOnlyFromAmong("embedding", "features", "raw");
+        var student = new Option<string>("--student")
+        {
+            Description = "What wad, wad-graph and pseudolabel distil into: network (an MLP, default) or neighbors (the vote of the k nearest training " +
+                          "rows, labelled and pseudo-labelled, in the --graph-space; predicts as label spreading does).",
+            DefaultValueFactory = _ => "network",
+        };
+        student.AcceptOnlyFromAmong("network", "neighbors");
         var seed = CliRunner.SeedOption();
         var device = CliRunner.DeviceOption();
         var json = CliRunner.JsonOption();
         var command = new Command("semisupervised", "Train WAD (semi-supervised, robust to unknown classes among the unlabelled rows) from a CSV file.")
         {
-            train, label, test, features, method, graphSpace, seed, device, json,
+            train, label, test, features, method, graphSpace, student, seed, device, json,
         };
         command.Validators.Add(result =>
         {
             var methodName = result.GetResult(method)?.Tokens.FirstOrDefault()?.Value ?? "wad";
-            if (result.GetResult(graphSpace) is { Implicit: false } && methodName != "wad-graph") result.AddError($"--graph-space is a setting of --method wad-graph, not of {methodName}.");
+            var neighbors = result.GetResult(student)?.Tokens.FirstOrDefault()?.Value == "neighbors";
+            if (result.GetResult(graphSpace) is { Implicit: false } && methodName != "wad-graph" && !neighbors)
+            {
+                result.AddError($"--graph-space is a setting of --method wad-graph and of --student neighbors, not of {methodName}.");
+            }
+            if (neighbors && methodName is not ("wad" or "wad-graph" or "pseudolabel")) result.AddError($"--student neighbors distils a teacher's pseudo-labels: --method wad, wad-graph or pseudolabel, not {methodName}.");
         });
         command.SetAction((parse, cancellation) =>
         {
@@ -90,6 +102,7 @@ internal static class SemiSupervisedCommand
                     "raw" => PropagationSpace.RawFeatures,
                     _ => PropagationSpace.Embedding,
                 },
+                Student = parse.GetValue(student) == "neighbors" ? StudentRule.Neighbors : StudentRule.Network,
                 Seed = parse.GetValue(seed),
                 Device = CliRunner.Device(parse, device),
             };
@@ -120,6 +133,7 @@ internal static class SemiSupervisedCommand
             var report = new
             {
                 Method = methodName,
+                Student = methodName is "wad" or "wad-graph" or "pseudolabel" ? parse.GetValue(student) : null,
                 Labeled = m.LabeledRowCount,
                 Unlabeled = m.UnlabeledRowCount,
                 Classes = m.ClassNames,

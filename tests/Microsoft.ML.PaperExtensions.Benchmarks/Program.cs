@@ -53,7 +53,7 @@ if (args is ["labelspreading-digits", .. var lsSeeds])
     return 0;
 }
 // ./build.sh bench safe-default <file.csv> [seeds] [labels per class] [methods]: WAD's safe default against supervised-only and
-// label spreading (methods: wad-default, wad-unguarded, supervised, labelspreading, wad-graph, wad-graph-unguarded) on a numeric CSV whose class column is `label` (SafeDefaultQuality.cs).
+// label spreading (methods: wad-default, wad-unguarded, supervised, labelspreading, wad-graph, wad-graph-unguarded, wad-graph-neighbors, wad-graph-neighbors-unguarded) on a numeric CSV whose class column is `label` (SafeDefaultQuality.cs).
 if (args is ["safe-default", var safeFile, .. var safeArgs])
 {
     SafeDefaultQuality.Run(safeFile, safeArgs.Length > 0 ? int.Parse(safeArgs[0], CultureInfo.InvariantCulture) : 3,

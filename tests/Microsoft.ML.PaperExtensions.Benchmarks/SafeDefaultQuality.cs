@@ -56,8 +56,9 @@ internal static class SafeDefaultQuality
                     : ml.SemiSupervised().Trainers.Wad(new WadTrainer.Options
                     {
                         Method = method == "supervised" ? SemiSupervisedMethod.SupervisedOnly : SemiSupervisedMethod.Wad,
-                        FallBackToSupervised = method is "wad-default" or "wad-graph",
+                        FallBackToSupervised = !method.EndsWith("-unguarded", StringComparison.Ordinal),
                         Teacher = method.StartsWith("wad-graph", StringComparison.Ordinal) ? TeacherRule.Propagation : TeacherRule.Anchor,
+                        Student = method.StartsWith("wad-graph-neighbors", StringComparison.Ordinal) ? StudentRule.Neighbors : StudentRule.Network,
                         Seed = seed,
                     }).Fit(trainView);
                 var seconds = watch.Elapsed.TotalSeconds;

@@ -45,14 +45,15 @@ public sealed class SemiSupervisedCliTests
         var accuracy = json.GetProperty("accuracy").GetDouble();
         // Three digits from 3 labels each (chance 0.33); the full digits comparison lives in docs/benchmarks.md.
         Assert.IsTrue(accuracy > 0.7, $"accuracy {accuracy}");
-        Assert.IsTrue(json.GetProperty("macroF1").GetDouble() > 0.7);
+        Assert.IsTrue(json.GetProperty("macroF1").GetDouble() > 0.7, $"macro-F1 {json.GetProperty("macroF1").GetDouble()}, accuracy {accuracy}, notes {json.GetProperty("notes")}");
         var weight = json.GetProperty("meanUnlabeledWeight").GetDouble();
         Assert.IsTrue(weight >= 0 && weight < 2, $"mean weight {weight}");
         StringAssert.Contains(json.GetProperty("notes")[0].GetString(), "constant", "digits has blank border pixels");
         Assert.AreEqual(System.Text.Json.JsonValueKind.Null, json.GetProperty("unknownAuroc").ValueKind, "no test row of an unseen class");
         // The safe default ran: its decision is in the JSON and its figures in the notes.
         var fellBack = json.GetProperty("fellBackToSupervised").GetBoolean();
-        Assert.IsTrue(json.GetProperty("notes").EnumerateArray().Any(n => n.GetString()!.Contains("cross-validation on the 9 labelled rows", StringComparison.Ordinal)));
+        Assert.IsTrue(json.GetProperty("notes").EnumerateArray().Any(n => n.GetString()!.Contains("cross-validation on the 9 labelled rows", StringComparison.Ordinal)),
+            json.GetProperty("notes").ToString());
         Assert.AreEqual(fellBack, json.GetProperty("notes").EnumerateArray().Any(n => n.GetString()!.StartsWith("Fell back", StringComparison.Ordinal)));
         Assert.AreEqual(!fellBack, weight > 0, "WAD's weights, unless the pool was set aside");
     }
@@ -92,7 +93,24 @@ public sealed class SemiSupervisedCliTests
 
         var misplaced = CliProcess.Run("semisupervised", "--train", train, "--label", "label", "--method", "labelpropagation", "--graph-space", "raw");
         Assert.AreEqual(2, misplaced.ExitCode, "a usage error");
-        StringAssert.Contains(misplaced.Error, "--graph-space is a setting of --method wad-graph, not of labelpropagation");
+        StringAssert.Contains(misplaced.Error, "--graph-space is a setting of --method wad-graph and of --student neighbors, not of labelpropagation");
+    }
+
+    [TestMethod]
+    public void TheNeighbourStudentFitsWithWadGraphAndIsRefusedWithoutATeacher()
+    {
+        var (train, test) = WriteFiles();
+        var result = CliProcess.Run("semisupervised", "--train", train, "--label", "label", "--test", test, "--method", "wad-graph", "--graph-space", "raw",
+            "--student", "neighbors", "--seed", "2", "--json");
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        var json = result.Json();
+        Assert.AreEqual("neighbors", json.GetProperty("student").GetString());
+        var accuracy = json.GetProperty("accuracy").GetDouble();
+        Assert.IsTrue(accuracy > 0.8, $"accuracy {accuracy}");
+
+        var refused = CliProcess.Run("semisupervised", "--train", train, "--label", "label", "--method", "selftraining", "--student", "neighbors");
+        Assert.AreEqual(2, refused.ExitCode, "a usage error");
+        StringAssert.Contains(refused.Error, "--student neighbors distils a teacher's pseudo-labels: --method wad, wad-graph or pseudolabel, not selftraining");
     }
 
     [TestMethod]

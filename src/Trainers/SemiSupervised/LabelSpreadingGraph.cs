@@ -40,25 +40,30 @@ internal static class LabelSpreadingGraph
     public static Tensor SquaredDistances(Tensor rows, Tensor all, Tensor allSquaredNorms) =>
         rows.square().sum(1, keepdim: true).add(allSquaredNorms.unsqueeze(0)).sub(rows.mm(all.t()).mul(2));
 
+    /// <summary>The k nearest rows of every row of <paramref name="x"/> ([n, p] float64), itself included: [n, k] int64.</summary>
+    public static Tensor NearestNeighbours(Tensor x, int k, CancellationToken cancellationToken) => NearestAmong(x, x, k, cancellationToken);
+
     /// <summary>
-    /// The k nearest rows of every row of <paramref name="x"/> ([n, p] float64), itself included: [n, k] int64. Rows are ranked
-    /// by ||x_j||^2 - 2 x_i.x_j (the squared distance less ||x_i||^2, which is the same for the whole row), one fused addmm.
+    /// The k nearest rows of <paramref name="reference"/> ([m, p] float64) to every row of <paramref name="queries"/> ([n, p]):
+    /// [n, k] int64 indices into <paramref name="reference"/>, nearest first. Rows are ranked by ||r_j||^2 - 2 q_i.r_j (the
+    /// squared distance less ||q_i||^2, which is the same for the whole row), one fused addmm per block of queries.
     /// </summary>
-    public static Tensor NearestNeighbours(Tensor x, int k, CancellationToken cancellationToken)
+    public static Tensor NearestAmong(Tensor queries, Tensor reference, int k, CancellationToken cancellationToken)
     {
-        var n = x.shape[0];
-        var block = BlockRows(n);
+        var n = queries.shape[0];
+        if (n == 0) return zeros(0, k, ScalarType.Int64, queries.device);
+        var block = BlockRows(reference.shape[0]);
         var parts = new List<Tensor>();
-        var norms = x.square().sum(1);
+        var norms = reference.square().sum(1);
         for (long start = 0; start < n; start += block)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var rows = x.narrow(0, start, Math.Min(block, n - start));
-            var (_, indices) = addmm(norms.unsqueeze(0), rows, x.t(), beta: 1, alpha: -2).topk(k, 1, largest: false, sorted: true);
+            var rows = queries.narrow(0, start, Math.Min(block, n - start));
+            var (_, indices) = addmm(norms.unsqueeze(0), rows, reference.t(), beta: 1, alpha: -2).topk(k, 1, largest: false, sorted: true);
             parts.Add(indices.MoveToOuterDisposeScope());
         }
-        return cat(parts, 0);
+        return parts.Count == 1 ? parts[0] : cat(parts, 0);
     }
 
     /// <summary>Label spreading over the kNN graph given by <paramref name="neighbours"/> ([n, k]).</summary>

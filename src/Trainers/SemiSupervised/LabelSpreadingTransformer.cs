@@ -54,36 +54,12 @@ public sealed class LabelSpreadingTransformer : OnnxBackedTransformer
         var x = g.AddColumnInput(featureColumn, featureType, OnnxElementType.Double);
         var scaled = g.AddNode("Div", [g.AddNode("Sub", [x, g.AddInitializer("feature_mean", model.Mean, p)]), g.AddInitializer("feature_sd", model.Sd, p)]);
         // NaN when any feature is NaN, else 0: added to the scores so that such a row cannot be scored.
-        var nanProbe = g.AddNode("ReduceSum", [g.AddNode("Mul", [scaled, g.Const(0)]), g.AddInitializer("axis_1", [1L], 1)], null, Attribute("keepdims", 1L));
-
-        var transposed = new double[p * n];
-        var norms = new double[n];
-        for (var i = 0; i < n; i++)
-        {
-            for (var j = 0; j < p; j++)
-            {
-                var v = model.TrainingFeatures[i * p + j];
-                transposed[j * n + i] = v;
-                norms[i] += v * v;
-            }
-        }
-        var cross = g.AddNode("MatMul", [scaled, g.AddInitializer("training_rows_t", transposed, p, n)]);
-        var rowNorms = g.AddNode("ReduceSumSquare", [scaled], null, Attribute("axes", [1L]), Attribute("keepdims", 1L));
-        var distances = g.AddNode("Sub", [g.AddNode("Add", [rowNorms, g.AddInitializer("training_norms", norms, n)]), g.AddNode("Mul", [cross, g.Const(2)])]);
+        var nanProbe = NeighborVoteGraph.NanProbe(g, scaled);
+        var distances = NeighborVoteGraph.SquaredDistances(g, "training", scaled, model.TrainingFeatures, n, p);
         var distributions = g.AddInitializer("training_distributions", model.Distributions, n, k);
-        string sums;
-        if (model.Kernel == LabelSpreadingKernel.Knn)
-        {
-            var neighbours = g.AddMultiOutputNode("TopK", [distances, g.AddInitializer("neighbours", [(long)model.NumberOfNeighbors], 1)],
-                [g.NewName("nearest"), g.NewName("nearest_index")], Attribute("axis", 1L), Attribute("largest", 0L), Attribute("sorted", 1L))[1];
-            sums = g.AddNode("ReduceSum", [g.AddNode("Gather", [distributions, neighbours], null, Attribute("axis", 0L)), g.AddInitializer("axis_n", [1L], 1)],
-                null, Attribute("keepdims", 0L));
-        }
-        else
-        {
-            var weights = g.AddNode("Exp", [g.AddNode("Mul", [g.AddNode("Max", [distances, g.Const(0)]), g.Const(-model.Gamma)])]);
-            sums = g.AddNode("MatMul", [weights, distributions]);
-        }
+        var sums = model.Kernel == LabelSpreadingKernel.Knn
+            ? NeighborVoteGraph.NearestVotes(g, "neighbours", distances, distributions, model.NumberOfNeighbors)
+            : g.AddNode("MatMul", [g.AddNode("Exp", [g.AddNode("Mul", [g.AddNode("Max", [distances, g.Const(0)]), g.Const(-model.Gamma)])]), distributions]);
         var total = g.AddNode("ReduceSum", [sums, g.AddInitializer("axis_k", [1L], 1)], null, Attribute("keepdims", 1L));
         // 0 / 0 = NaN when no label reaches the row's neighbours (scikit-learn divides the same way).
         var probabilities = g.AddNode("Add", [g.AddNode("Div", [sums, total]), nanProbe]);

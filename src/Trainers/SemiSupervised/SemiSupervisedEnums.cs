@@ -39,6 +39,21 @@ public enum TeacherRule
     Propagation,
 }
 
+/// <summary>What WAD distils the teacher's pseudo-labels into.</summary>
+public enum StudentRule
+{
+    /// <summary>WAD: a network trained on the weighted pseudo-labels (the MLP, or <c>StudentTrainer</c> when set).</summary>
+    Network,
+    /// <summary>
+    /// Not part of WAD: a k-nearest-neighbour rule in the propagation teacher's space (<see cref="PropagationSpace"/>, k =
+    /// <c>PropagationNeighbors</c>). A row's class probabilities are the normalised sum of its k nearest training rows' targets
+    /// among the rows with one: labelled and promoted rows count 1 for their class, pool rows their weight for their
+    /// pseudo-label. It predicts the way the graph labelled the pool, as label spreading predicts new rows, and the model keeps
+    /// those rows.
+    /// </summary>
+    Neighbors,
+}
+
 /// <summary>The space the propagation teacher builds its kNN graph in.</summary>
 public enum PropagationSpace
 {

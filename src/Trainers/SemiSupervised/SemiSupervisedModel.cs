@@ -19,6 +19,12 @@ public sealed record SemiSupervisedRound(int Round, double Alpha, int LabeledRow
 /// <param name="PromotedInRound">The round in which it joined the labelled set, or 0 when it never did.</param>
 public sealed record UnlabeledRowOutcome(int InputRow, int PseudoClass, double Weight, double TopScore, int PromotedInRound);
 
+/// <summary>The neighbour student's voters: their rows in the graph space, [count, Dimension] row-major, and their targets, [count, K].</summary>
+internal sealed record NeighborVotes(PropagationSpace Space, int Neighbors, int Dimension, double[] Rows, double[] Targets)
+{
+    public int Count => Rows.Length / Math.Max(1, Dimension);
+}
+
 /// <summary>
 /// A fitted semi-supervised classifier, immutable: the known classes, the feature standardisation, the frozen teacher with
 /// its anchors (when the method has one) and the student, plus what training did.
@@ -39,7 +45,7 @@ public sealed class SemiSupervisedModel
         Teacher = teacher;
         Anchors = anchors;
         AnchorClasses = anchorClasses;
-        Student = student;
+        StudentWeights = student;
         StudentTransformer = studentTransformer;
         Rounds = rounds;
         UnlabeledRows = unlabeledRows;
@@ -80,6 +86,9 @@ public sealed class SemiSupervisedModel
     /// </summary>
     public bool FellBackToSupervised { get; internal init; }
 
+    /// <summary>What predicts: the network student, or the neighbour rule over the voting training rows the model keeps.</summary>
+    public StudentRule Student { get; internal init; }
+
     /// <summary>The safeguard's cross-validated accuracy on the labelled rows of the method and of supervised-only; null when it did not run.</summary>
     public (double SemiSupervised, double Supervised)? SafeguardAccuracy { get; internal init; }
 
@@ -113,6 +122,7 @@ public sealed class SemiSupervisedModel
             MeanUnlabeledWeight = d.MeanUnlabeledWeight,
             HasTeacher = d.HasTeacher,
             FellBackToSupervised = d.FellBackToSupervised,
+            Student = d.Student,
             SafeguardAccuracy = d.SafeguardSemiSupervised is { } semi ? (semi, d.SafeguardSupervised ?? double.NaN) : null,
         };
     }
@@ -120,10 +130,11 @@ public sealed class SemiSupervisedModel
     /// <summary>What the ONNX graph stores of the model.</summary>
     internal sealed record Details(SemiSupervisedMethod Method, string[] ClassNames, double[] Mean, double[] Sd, int[] AnchorClasses, SemiSupervisedRound[] Rounds,
         int LabeledRowCount, int UnlabeledRowCount, double MeanUnlabeledWeight, bool HasTeacher, string[] Notes, AnchorScoring Scoring = AnchorScoring.NearestAnchor,
-        double? UnknownThreshold = null, bool FellBackToSupervised = false, double? SafeguardSemiSupervised = null, double? SafeguardSupervised = null);
+        double? UnknownThreshold = null, bool FellBackToSupervised = false, double? SafeguardSemiSupervised = null, double? SafeguardSupervised = null,
+        StudentRule Student = StudentRule.Network);
 
     internal Details ToDetails() => new(Method, [.. ClassNames], Mean, Sd, AnchorClasses, [.. Rounds], LabeledRowCount, UnlabeledRowCount, MeanUnlabeledWeight, HasTeacher, [.. Notes],
-        Scoring, UnknownThreshold, FellBackToSupervised, SafeguardAccuracy?.SemiSupervised, SafeguardAccuracy?.Supervised);
+        Scoring, UnknownThreshold, FellBackToSupervised, SafeguardAccuracy?.SemiSupervised, SafeguardAccuracy?.Supervised, Student);
 
     internal double[] Mean { get; }
 
@@ -137,7 +148,10 @@ public sealed class SemiSupervisedModel
     internal int[] AnchorClasses { get; }
 
     /// <summary>The MLP student, or null when an ML.NET trainer was the student.</summary>
-    internal MlpWeights? Student { get; }
+    internal MlpWeights? StudentWeights { get; }
+
+    /// <summary>The neighbour student's voters, or null for a network student (and in a model read back by <see cref="FromLoaded"/>).</summary>
+    internal NeighborVotes? Neighbors { get; init; }
 
     /// <summary>The ML.NET student's transformer (it reads the standardised features), or null for the MLP student.</summary>
     internal ITransformer? StudentTransformer { get; }

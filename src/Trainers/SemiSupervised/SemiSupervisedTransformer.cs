@@ -7,8 +7,9 @@ namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 
 /// <summary>
 /// A fitted semi-supervised classifier (WAD or a baseline) as an ML.NET transformer. The feature standardisation, the MLP
-/// student and the teacher's similarity to the anchors run as one ONNX graph; with an ML.NET trainer as the student, the
-/// graph computes the standardised features and that trainer's own transformer predicts from them.
+/// student (or the neighbour student's vote of the k nearest training rows it keeps) and the teacher's similarity to the
+/// anchors run as one ONNX graph; with an ML.NET trainer as the student, the graph computes the standardised features and that
+/// trainer's own transformer predicts from them.
 /// </summary>
 /// <remarks>
 /// <para>Input: the feature column it was fitted on (Single or Double, scalar or known-size vector).</para>
@@ -27,6 +28,8 @@ namespace Microsoft.ML.PaperExtensions.SemiSupervised;
 /// far from all of them get low values; with <see cref="SemiSupervisedModel.UnknownThreshold"/> set, rows below it get the missing key
 /// in <c>PredictedLabel</c>. Only for methods with a teacher; NaN for a row with a NaN feature.</description></item>
 /// </list>
+/// <para>Size: with the neighbour student (<see cref="StudentRule.Neighbors"/>) the graph stores its voting training rows in the
+/// graph space (up to n x d doubles) and their votes (n x K), and each prediction costs O(n d), as label spreading's does.</para>
 /// </remarks>
 public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
 {
@@ -61,7 +64,7 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
         : [PredictionColumn.Vector(ColumnNames.Score), PredictionColumn.Key(ColumnNames.PredictedLabel)];
 
     /// <summary>What the graph writes: the prediction columns, or, with an ML.NET student (which predicts after it), the standardised features.</summary>
-    private static IReadOnlyList<PredictionColumn> GraphOutputs(SemiSupervisedModel model) => model.Student is not null
+    private static IReadOnlyList<PredictionColumn> GraphOutputs(SemiSupervisedModel model) => model.StudentTransformer is null
         ? Outputs(model.HasTeacher)
         : model.HasTeacher
             ? [PredictionColumn.Vector(MlNetStudent.FeatureColumn), PredictionColumn.Scalar(KnownClassSimilarityColumnName), PredictionColumn.Scalar(KnownClassConfidenceColumnName)]
@@ -73,36 +76,56 @@ public sealed class SemiSupervisedTransformer : OnnxBackedTransformer
         ModelDetails.Write(g, nameof(SemiSupervisedModel), model.ToDetails());
         var x = g.AddColumnInput(featureColumn, featureType, OnnxElementType.Double);
         var p = model.FeatureCount;
-        var centred = g.AddNode("Sub", [x, g.AddInitializer("feature_mean", model.Mean, p)]);
-        var standardised = g.AddNode("Cast", [g.AddNode("Div", [centred, g.AddInitializer("feature_sd", model.Sd, p)])],
-            model.Student is null ? MlNetStudent.FeatureColumn : null, Attribute("to", (long)OnnxElementType.Float));
-        string? probabilities = null;
-        if (model.Student is { } student)
-        {
-            probabilities = g.AddNode("Softmax", [Mlp(g, "student", student, standardised)], ColumnNames.Score, Attribute("axis", 1L));
-            if (model.UnknownThreshold is null || model.Teacher is null) g.PredictedIndex(probabilities, ColumnNames.PredictedLabel);
-        }
+        var scaled = g.AddNode("Div", [g.AddNode("Sub", [x, g.AddInitializer("feature_mean", model.Mean, p)]), g.AddInitializer("feature_sd", model.Sd, p)]);
+        var standardised = g.AddNode("Cast", [scaled], model.StudentTransformer is null ? null : MlNetStudent.FeatureColumn, Attribute("to", (long)OnnxElementType.Float));
+        string? embedding = null, margin = null;
         if (model.Teacher is { } teacher)
         {
             var h = Mlp(g, "teacher", teacher, standardised);
             var norm = g.AddNode("Add", [g.AddNode("ReduceL2", [h], null, Attribute("axes", [1L]), Attribute("keepdims", 1L)), g.AddInitializer("norm_eps", [1e-8f], 1)]);
-            var z = g.AddNode("Div", [h, norm]);
+            embedding = g.AddNode("Div", [h, norm]);
             var d = teacher.Layers[^1].Out;
             var transposed = new float[model.Anchors.Length];
             for (var a = 0; a < model.AnchorCount; a++)
             {
                 for (var j = 0; j < d; j++) transposed[j * model.AnchorCount + a] = model.Anchors[a * d + j];
             }
-            var similarity = g.AddNode("MatMul", [z, g.AddInitializer("anchors", transposed, d, model.AnchorCount)]);
+            var similarity = g.AddNode("MatMul", [embedding, g.AddInitializer("anchors", transposed, d, model.AnchorCount)]);
             g.AddNode("ReduceMax", [similarity], KnownClassSimilarityColumnName, Attribute("axes", [1L]), Attribute("keepdims", 0L));
-            var margin = AnchorMargin(g, model, z, similarity, d);
-            if (model.UnknownThreshold is { } threshold && probabilities is not null)
+            margin = AnchorMargin(g, model, embedding, similarity, d);
+            g.AddNode("Identity", [margin], KnownClassConfidenceColumnName);
+        }
+        string? probabilities = null;
+        if (model.StudentWeights is { } student)
+        {
+            probabilities = g.AddNode("Softmax", [Mlp(g, "student", student, standardised)], ColumnNames.Score, Attribute("axis", 1L));
+        }
+        else if (model.Neighbors is { } votes)
+        {
+            var query = votes.Space switch
+            {
+                PropagationSpace.Features => scaled,
+                PropagationSpace.RawFeatures => x,
+                _ => g.AddNode("Cast", [embedding!], null, Attribute("to", (long)OnnxElementType.Double)),
+            };
+            var distances = NeighborVoteGraph.SquaredDistances(g, "voters", query, votes.Rows, votes.Count, votes.Dimension);
+            var sums = NeighborVoteGraph.NearestVotes(g, "voters", distances, g.AddInitializer("voter_targets", votes.Targets, votes.Count, model.ClassNames.Count),
+                Math.Min(votes.Neighbors, votes.Count));
+            var total = g.AddNode("ReduceSum", [sums, g.AddInitializer("axis_k", [1L], 1)], null, Attribute("keepdims", 1L));
+            probabilities = g.CastToFloat(g.AddNode("Add", [g.AddNode("Div", [sums, total]), NeighborVoteGraph.NanProbe(g, scaled)]), ColumnNames.Score);
+        }
+        if (probabilities is not null)
+        {
+            if (model.UnknownThreshold is { } threshold && margin is not null)
             {
                 var index = g.PredictedIndex(probabilities, g.NewName("index"));
                 g.AddNode("Where", [g.AddNode("Less", [margin, g.AddInitializer("unknown_threshold", [(float)threshold], 1)]), g.AddInitializer("missing_key", [0f], 1), index],
                     ColumnNames.PredictedLabel);
             }
-            g.AddNode("Identity", [margin], KnownClassConfidenceColumnName);
+            else
+            {
+                g.PredictedIndex(probabilities, ColumnNames.PredictedLabel);
+            }
         }
         foreach (var column in GraphOutputs(model))
         {

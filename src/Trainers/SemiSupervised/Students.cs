@@ -217,3 +217,55 @@ internal sealed class MlNetStudent(MLContext mlContext, SemiSupervisedData data,
         public float Weight { get; set; }
     }
 }
+
+/// <summary>
+/// The neighbour student (<see cref="StudentRule.Neighbors"/>): the rows that carry a target after a round (labelled and
+/// promoted rows 1 for their class, pool rows their weight for their pseudo-label) vote with those targets for the rows they
+/// are among the k nearest of, in the given space; probabilities are the normalised votes.
+/// </summary>
+internal sealed class NeighborStudent(Tensor space, int classCount, int neighbors, CancellationToken cancellationToken) : IStudent
+{
+    private int[] _rows = [];
+    private double[] _targets = [];
+
+    /// <summary>The voting rows (canonical row indices) after the last round.</summary>
+    public IReadOnlyList<int> Rows => _rows;
+
+    /// <summary>Their targets, [Rows, K] row-major.</summary>
+    public double[] Targets => _targets;
+
+    public void Train(StudentRound round, int roundNumber, int totalRounds)
+    {
+        var rows = new List<int>(round.Labeled.Length + round.Unlabeled.Length);
+        var targets = new List<double>((round.Labeled.Length + round.Unlabeled.Length) * classCount);
+        void Add(int row, long cls, double weight)
+        {
+            rows.Add(row);
+            for (var c = 0; c < classCount; c++) targets.Add(c == cls ? weight : 0);
+        }
+        for (var i = 0; i < round.Labeled.Length; i++) Add(round.Labeled[i], round.LabeledClasses[i], 1);
+        for (var i = 0; i < round.Unlabeled.Length; i++)
+        {
+            if (round.Weights[i] > 0) Add(round.Unlabeled[i], round.PseudoClasses[i], round.Weights[i]);
+        }
+        _rows = [.. rows];
+        _targets = [.. targets];
+    }
+
+    public double[] Probabilities(int[] rows)
+    {
+        if (_rows.Length == 0) throw new InvalidOperationException("The student has not been trained.");
+        using var scope = NewDisposeScope();
+        var device = space.device;
+        var voters = space.index_select(0, tensor(_rows.Select(r => (long)r).ToArray(), device: device));
+        var votes = tensor(_targets, [_rows.Length, classCount], ScalarType.Float64, device);
+        var nearest = LabelSpreadingGraph.NearestAmong(space.index_select(0, tensor(rows.Select(r => (long)r).ToArray(), device: device)), voters,
+            Math.Min(neighbors, _rows.Length), cancellationToken);
+        var sums = votes.index_select(0, nearest.reshape(-1)).reshape(rows.Length, nearest.shape[1], classCount).sum(1);
+        return TensorCopy.ToArray(sums.div(sums.sum(1, keepdim: true)));
+    }
+
+    public void Dispose()
+    {
+    }
+}

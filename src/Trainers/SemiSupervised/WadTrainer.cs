@@ -91,10 +91,20 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         /// </summary>
         public TeacherRule Teacher { get; set; } = TeacherRule.Anchor;
 
-        /// <summary>Propagation teacher: where its kNN graph is built (the embedding; the standardised features; or the raw features, for features in one unit such as pixels).</summary>
+        /// <summary>
+        /// Propagation teacher and neighbour student: where the kNN graph is built and distances are taken (the embedding; the
+        /// standardised features; or the raw features, for features in one unit such as pixels).
+        /// </summary>
         public PropagationSpace PropagationSpace { get; set; } = PropagationSpace.Embedding;
 
-        /// <summary>Propagation teacher: k of its kNN graph (the row itself included).</summary>
+        /// <summary>
+        /// What the pseudo-labels are distilled into: WAD's network student (default), or a k-nearest-neighbour rule in
+        /// <see cref="PropagationSpace"/> (<see cref="StudentRule.Neighbors"/>, not part of WAD; Wad or PseudoLabel only, without
+        /// <see cref="StudentTrainer"/>). The supervised-only fallback of the safeguard always trains the network student.
+        /// </summary>
+        public StudentRule Student { get; set; } = StudentRule.Network;
+
+        /// <summary>Propagation teacher and neighbour student: k of the kNN graph (the row itself included) and of the student's rule.</summary>
         [Range(3, 50, 10, true)]
         public int PropagationNeighbors { get; set; } = 10;
 
@@ -119,14 +129,14 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         /// <summary>
         /// When set, a row whose <c>KnownClassConfidence</c> (the teacher's top-2 class-score margin, in [0, 2]) is below this is
         /// predicted as unknown: the missing key (0) in <c>PredictedLabel</c>, which evaluators count as unpredicted. Needs a
-        /// teacher (Wad or PseudoLabel) and the MLP student; null = never.
+        /// teacher (Wad or PseudoLabel) and the MLP or neighbour student; null = never.
         /// </summary>
         public double? UnknownThreshold { get; set; }
 
         /// <summary>
         /// The safe default: before the final fit, cross-validate on the labelled rows (<see cref="SafeguardFolds"/> stratified
         /// folds; the held-out labelled rows join the pool) the method against the same student trained on the labelled rows
-        /// alone, and when the method scores lower (accuracy, then held-out log-loss on a tie), train the final student supervised-only. The model says so
+        /// alone, and unless the method scores a higher accuracy (a tie keeps supervised-only), train the final student supervised-only. The model says so
         /// (<see cref="SemiSupervisedModel.FellBackToSupervised"/>, <see cref="SemiSupervisedModel.Notes"/>). Costs about
         /// folds x (the student rounds of both); the teacher is trained once. false = always use the unlabelled rows.
         /// </summary>
@@ -236,6 +246,7 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
             Scoring = o.Scoring,
             TeacherRule = o.Teacher,
             PropagationSpace = o.PropagationSpace,
+            StudentRule = o.Student,
             PropagationNeighbors = o.PropagationNeighbors,
             PropagationAlpha = o.PropagationAlpha,
             PropagationIterations = o.PropagationIterations,
@@ -267,6 +278,12 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         Require(o.TeacherLearningRate > 0 && double.IsFinite(o.TeacherLearningRate), nameof(Options.TeacherLearningRate), o.TeacherLearningRate, "be a finite number > 0");
         if (!Enum.IsDefined(o.Teacher)) throw new ArgumentOutOfRangeException(nameof(Options.Teacher), o.Teacher, $"Teacher {o.Teacher} is not a TeacherRule.");
         if (!Enum.IsDefined(o.PropagationSpace)) throw new ArgumentOutOfRangeException(nameof(Options.PropagationSpace), o.PropagationSpace, $"PropagationSpace {o.PropagationSpace} is not a PropagationSpace.");
+        if (!Enum.IsDefined(o.Student)) throw new ArgumentOutOfRangeException(nameof(Options.Student), o.Student, $"Student {o.Student} is not a StudentRule.");
+        if (o.Student == StudentRule.Neighbors && (o.Method is not (SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel) || o.StudentTrainer is not null))
+        {
+            throw new ArgumentException($"Student = Neighbors distils a teacher's pseudo-labels, so it needs Method Wad or PseudoLabel and no StudentTrainer, but Method is {o.Method}" +
+                (o.StudentTrainer is null ? "." : " with a StudentTrainer."), nameof(Options.Student));
+        }
         Require(o.PropagationNeighbors >= 2, nameof(Options.PropagationNeighbors), o.PropagationNeighbors, "be at least 2");
         Require(o.PropagationAlpha > 0 && o.PropagationAlpha < 1, nameof(Options.PropagationAlpha), o.PropagationAlpha, "lie in (0, 1)");
         Require(o.PropagationIterations >= 1, nameof(Options.PropagationIterations), o.PropagationIterations, "be at least 1");
@@ -275,7 +292,7 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         Require(o.UnknownThreshold is null || (o.UnknownThreshold >= 0 && o.UnknownThreshold <= 2), nameof(Options.UnknownThreshold), o.UnknownThreshold, "lie in [0, 2] (or be null)");
         if (o.UnknownThreshold is not null && (o.Method is not (SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel) || o.StudentTrainer is not null))
         {
-            throw new ArgumentException($"UnknownThreshold needs the teacher's margin and the MLP student, but Method is {o.Method}" +
+            throw new ArgumentException($"UnknownThreshold needs the teacher's margin and a student of this package (MLP or neighbours), but Method is {o.Method}" +
                 (o.StudentTrainer is null ? "." : " with a StudentTrainer (whose PredictedLabel the graph cannot gate)."), nameof(Options.UnknownThreshold));
         }
         Require(o.SafeguardFolds >= 2, nameof(Options.SafeguardFolds), o.SafeguardFolds, "be at least 2");
