@@ -52,11 +52,12 @@ if (args is ["labelspreading-digits", .. var lsSeeds])
     LabelSpreadingQuality.Digits(lsSeeds.Length > 0 ? int.Parse(lsSeeds[0], CultureInfo.InvariantCulture) : 5);
     return 0;
 }
-// ./build.sh bench safe-default <file.csv> [seeds] [labels per class] [methods]: WAD's safe default against supervised-only and
+// ./build.sh bench safe-default <file.csv> [seeds: n for 1-n, or first-last] [labels per class] [methods]: WAD's safe default against supervised-only and
 // label spreading (methods: wad-default, wad-unguarded, supervised, labelspreading, wad-graph, wad-graph-unguarded, wad-graph-neighbors, wad-graph-neighbors-unguarded) on a numeric CSV whose class column is `label` (SafeDefaultQuality.cs).
 if (args is ["safe-default", var safeFile, .. var safeArgs])
 {
-    SafeDefaultQuality.Run(safeFile, safeArgs.Length > 0 ? int.Parse(safeArgs[0], CultureInfo.InvariantCulture) : 3,
+    var seedRange = safeArgs.Length > 0 ? safeArgs[0].Split('-').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray() : [3];
+    SafeDefaultQuality.Run(safeFile, seedRange.Length == 2 ? (seedRange[0], seedRange[1]) : (1, seedRange[0]),
         safeArgs.Length > 1 ? int.Parse(safeArgs[1], CultureInfo.InvariantCulture) : 5, safeArgs.Length > 2 ? safeArgs[2].Split(',') : null);
     return 0;
 }

@@ -21,13 +21,13 @@ internal static class SafeDefaultQuality
         public float[] Features { get; set; } = [];
     }
 
-    public static void Run(string path, int seeds, int labelsPerClass, IReadOnlyList<string>? methods = null)
+    public static void Run(string path, (int First, int Last) seeds, int labelsPerClass, IReadOnlyList<string>? methods = null)
     {
         var lines = File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToArray();
         var p = lines[0].Length - 1;
         var name = Path.GetFileNameWithoutExtension(path);
         Console.WriteLine("data,seed,method,accuracy,fellBack,cvSemi,cvSupervised,seconds");
-        for (var seed = 1; seed <= seeds; seed++)
+        for (var seed = seeds.First; seed <= seeds.Last; seed++)
         {
             var random = new Random(seed);
             var train = new List<Row>();

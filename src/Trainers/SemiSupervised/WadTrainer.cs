@@ -136,7 +136,7 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         /// <summary>
         /// The safe default: before the final fit, cross-validate on the labelled rows (<see cref="SafeguardFolds"/> stratified
         /// folds; the held-out labelled rows join the pool) the method against the same student trained on the labelled rows
-        /// alone, and unless the method scores a higher accuracy (a tie keeps supervised-only), train the final student supervised-only. The model says so
+        /// alone, and unless the method gets at least two more held-out labelled rows right, train the final student as the supervised-only method does. The model says so
         /// (<see cref="SemiSupervisedModel.FellBackToSupervised"/>, <see cref="SemiSupervisedModel.Notes"/>). Costs about
         /// folds x (the student rounds of both); the teacher is trained once. false = always use the unlabelled rows.
         /// </summary>

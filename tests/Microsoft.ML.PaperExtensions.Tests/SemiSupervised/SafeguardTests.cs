@@ -18,15 +18,16 @@ public sealed class SafeguardTests
     }
 
     [TestMethod]
-    public void WhereThePoolHelpsTheMethodIsKeptAndTheDecisionIsReported()
+    public void TheDecisionFollowsTheRuleAndIsReported()
     {
-        // Far unknown clusters, 5 labels per class: WAD's pool helps (WadMismatchTests), and the safeguard keeps it.
+        // Far unknown clusters, 5 labels per class: WAD's pool helps (WadMismatchTests), but here both students get 14 or 15 of
+        // the 15 held-out labelled rows right, too close to keep the pool (the kept branch is what the benchmarks show).
         var ml = new MLContext(1);
         var model = ml.SemiSupervised().Trainers.Wad(Options()).Fit(ml.Data.LoadFromEnumerable(WadTrainerTests.Small.Train)).Model;
         Assert.IsNotNull(model.SafeguardAccuracy);
         var (semi, supervised) = model.SafeguardAccuracy!.Value;
         Console.WriteLine($"cross-validated labelled accuracy: WAD {semi:F3}, supervised {supervised:F3}");
-        Assert.AreEqual(semi <= supervised, model.FellBackToSupervised, "the rule: keep the pool only when the method's accuracy is higher");
+        Assert.AreEqual(Math.Round((semi - supervised) * 15) < 2, model.FellBackToSupervised, "the rule: keep the pool only when the method gets 2 more of the 15 rows right");
         Assert.IsTrue(model.Notes.Any(n => n.Contains("cross-validation on the 15 labelled rows", StringComparison.Ordinal)), string.Join(" | ", model.Notes));
         if (!model.FellBackToSupervised) Assert.IsTrue(model.UnlabeledRows.Any(o => o.PromotedInRound > 0), "WAD's rounds ran");
         // The safeguard's folds do not touch the final fit: with the safeguard kept, the model is WAD's own.
