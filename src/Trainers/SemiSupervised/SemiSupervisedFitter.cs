@@ -123,13 +123,13 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
                     // the harm the pool may do, nor can one row: on breast_cancer (10 labelled rows) WAD won 10 to 9 on three seeds
                     // and lost 4 to 9 points on the test rows (docs/benchmarks.md, "The safe default").
                     fellBack = cv.SemiSupervisedRight - cv.SupervisedRight < SafeguardMinimumGain;
+                    var figures = $"in {cv.Folds}-fold cross-validation on the {labeled.Count} labelled rows, {settings.Method} got {cv.SemiSupervisedRight} of the held-out rows right " +
+                        $"(accuracy {cv.SemiSupervised:F3}, log-loss {cv.SemiSupervisedLogLoss:F3}) and supervised-only {cv.SupervisedRight} (accuracy {cv.Supervised:F3}, " +
+                        $"log-loss {cv.SupervisedLogLoss:F3})";
                     _notes.Add(fellBack
-                        ? $"Fell back to supervised-only: in {cv.Folds}-fold cross-validation on the {labeled.Count} labelled rows, {settings.Method} scored accuracy {cv.SemiSupervised:F3} " +
-                          $"({cv.SemiSupervisedRight} right; it needs {SafeguardMinimumGain} more than supervised-only) " +
-                          $"(log-loss {cv.SemiSupervisedLogLoss:F3}) and the same student on the labelled rows alone {cv.Supervised:F3} (log-loss {cv.SupervisedLogLoss:F3}), " +
-                          "so the unlabelled rows were not used (FallBackToSupervised = false keeps them)."
-                        : $"Safeguard: in {cv.Folds}-fold cross-validation on the {labeled.Count} labelled rows, {settings.Method} scored accuracy {cv.SemiSupervised:F3} " +
-                          $"(log-loss {cv.SemiSupervisedLogLoss:F3}) against {cv.Supervised:F3} (log-loss {cv.SupervisedLogLoss:F3}) for supervised-only; the unlabelled rows were kept.");
+                        ? $"Fell back to supervised-only: {figures}; the unlabelled rows are kept only when they add at least {SafeguardMinimumGain} right rows, " +
+                          "so they were not used (FallBackToSupervised = false keeps them)."
+                        : $"Safeguard: {figures}; the unlabelled rows were kept.");
                     context.Info(_notes[^1]);
                 }
                 else
