@@ -47,6 +47,10 @@ public sealed class SafeguardTests
         }
     }
 
+    /// <summary>A row of independent standard normal features (Box-Muller).</summary>
+    private static float[] StandardNormal(Random random) =>
+        Enumerable.Range(0, MismatchMixture.Dimension).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))).ToArray();
+
     [TestMethod]
     public void WhereTheClusterAssumptionFailsTheFitFallsBackToSupervisedAndSaysSo()
     {
@@ -59,7 +63,7 @@ public sealed class SafeguardTests
         for (var i = 0; i < 420; i++)
         {
             var c = i % 2;
-            var x = Enumerable.Range(0, MismatchMixture.Dimension).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))).ToArray();
+            var x = StandardNormal(random);
             x[0] = (c == 1 ? 1 : -1) * (1f + Math.Abs(x[0]));
             rows.Add(new MismatchMixture.Row { Label = i < 20 ? c : float.NaN, Features = x });
         }
@@ -79,15 +83,15 @@ public sealed class SafeguardTests
     [TestMethod]
     public void WhenTheLabelledRowsCannotTellThemApartSupervisedOnlyIsKept()
     {
-        // Two classes whose means are 3 standard deviations apart on every feature, 6 labels each: both students classify every held-out labelled
-        // row right, so the cross-validation is a tie and the unlabelled rows are not used (breast_cancer's case, where the pool
-        // cost 1-3 points on the test rows that the labelled rows could not show).
+        // Two classes whose means are 3 standard deviations apart on every feature, 6 labels each: both students classify every
+        // held-out labelled row right, so the cross-validation is a tie and the unlabelled rows are not used (breast_cancer's
+        // case, where the pool cost 1-3 points on the test rows that the labelled rows could not show).
         var random = new Random(5);
         var rows = new List<MismatchMixture.Row>();
         for (var i = 0; i < 300; i++)
         {
             var c = i % 2;
-            var x = Enumerable.Range(0, MismatchMixture.Dimension).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))).ToArray();
+            var x = StandardNormal(random);
             for (var j = 0; j < x.Length; j++) x[j] += c == 1 ? 1.5f : -1.5f;
             rows.Add(new MismatchMixture.Row { Label = i < 12 ? c : float.NaN, Features = x });
         }
