@@ -17,7 +17,8 @@ namespace Microsoft.ML.PaperExtensions.AutoML;
 /// </code>
 /// The default tuner is <see cref="CostFrugalTuner"/> (a task experiment for survival uses <see cref="SmacTuner"/> instead,
 /// see <c>AutoMLTaskExtensions.CreateExperiment</c>). Trials that throw are recorded (<see cref="Trials"/>) and the search
-/// goes on; after <see cref="SetMaximumFailedTrials"/> failures in a row it stops with the first error.
+/// goes on; after <see cref="SetMaximumFailedTrials"/> failures in a row it stops with the first error. With
+/// <see cref="SetFinalReevaluation"/>, the best few trials are scored again on another draw of the split before one is returned.
 /// </summary>
 public sealed class AutoMLExperiment
 {
@@ -37,6 +38,8 @@ public sealed class AutoMLExperiment
     private int _parallelTrials = 1;
     private int _maxFailures = 10;
     private int? _seed;
+    private int _reevaluatedTrials;
+    private int _reevaluationDraws = 1;
     private ITransformer? _fittedPrefix;
 
     internal AutoMLExperiment(MLContext mlContext) => _mlContext = mlContext;
@@ -183,6 +186,40 @@ public sealed class AutoMLExperiment
         return this;
     }
 
+    /// <summary>
+    /// Before returning, scores the <paramref name="trials"/> best completed trials again on <paramref name="draws"/> further draws
+    /// of the split (the same rows assigned to folds, or to the holdout, under other seeds; <see cref="DatasetSplit.Resample"/>) and
+    /// returns the one whose metric, averaged over all its draws, is best (<see cref="TrialResult.SelectionMetric"/>).
+    /// </summary>
+    /// <remarks>
+    /// <para>Why: on small data the validation metric of a trial is noisy, and the best of many noisy scores is mostly the
+    /// luckiest (the winner's curse); the better a tuner is at finding high scores, the more it selects for that noise. Scoring the
+    /// leading trials on rows assigned differently, and choosing by the mean, is SMAC's intensification applied once at the end:
+    /// a trial stays the winner only if its lead holds on other rows. Task experiments turn it on for data with fewer than
+    /// 1,000 rows that can be held out (<c>AutoMLTaskExtensions.CreateExperiment</c>).</para>
+    /// <para>Budget: the re-evaluations are part of it. Each counts as one trial against <see cref="SetMaxModelToExplore"/> (the
+    /// search itself starts <c>trials x draws</c> fewer; <paramref name="trials"/> is cut to a third of the trial count if
+    /// needed, and the re-evaluation is skipped when fewer than two fit), and under <see cref="SetTrainingTimeInSeconds"/> the search stops early enough for them: no new trial starts once
+    /// the time left is below the measured duration of the current best <paramref name="trials"/> trials, times
+    /// <paramref name="draws"/> and 1.25, plus the mean duration of a trial (the one that would start). They are listed in <see cref="Trials"/> with <see cref="TrialResult.ReevaluationOf"/> set. A
+    /// trial whose re-evaluation failed or was cut off by the budget is not chosen; if none completed, the search's best is
+    /// returned. Re-evaluations run one at a time, the best trial first.</para>
+    /// <para>It needs a runner that can draw the split again: the default runner with <see cref="SetDataset(IDataView, int)"/>
+    /// or a split from <see cref="DatasetSplit.CrossValidation"/> or <see cref="DatasetSplit.Random"/>, or an
+    /// <see cref="IResamplingTrialRunner"/> of your own; otherwise (a given training and validation pair) it is skipped and the
+    /// whole budget goes to the search.</para>
+    /// </remarks>
+    /// <param name="trials">How many of the best trials are scored again; 0 turns the re-evaluation off (the default of a bare experiment).</param>
+    /// <param name="draws">How many further draws of the split each is scored on (at least 1).</param>
+    public AutoMLExperiment SetFinalReevaluation(int trials = 5, int draws = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(trials);
+        ArgumentOutOfRangeException.ThrowIfLessThan(draws, 1);
+        _reevaluatedTrials = trials;
+        _reevaluationDraws = draws;
+        return this;
+    }
+
     /// <summary>The seed of the tuner, the split and the trials; by default one drawn from the MLContext.</summary>
     public AutoMLExperiment SetSeed(int seed)
     {
@@ -222,7 +259,17 @@ public sealed class AutoMLExperiment
         using var budget = new CancellationTokenSource();
         if (double.IsFinite(_budgetSeconds)) budget.CancelAfter(TimeSpan.FromSeconds(_budgetSeconds));
         using var search = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
-        var state = new SearchState();
+        var resampling = runner as IResamplingTrialRunner;
+        var reevaluated = resampling is { CanResample: true } && _reevaluatedTrials > 0
+            ? Math.Min(_reevaluatedTrials, _maxTrials == int.MaxValue ? int.MaxValue : _maxTrials / (3 * _reevaluationDraws))
+            : 0;
+        if (reevaluated < 2) reevaluated = 0; // one candidate is no choice
+        var state = new SearchState
+        {
+            Watch = watch,
+            MaxTrials = reevaluated == 0 || _maxTrials == int.MaxValue ? _maxTrials : _maxTrials - reevaluated * _reevaluationDraws,
+            Reevaluated = reevaluated,
+        };
         await Task.WhenAll(Enumerable.Range(0, _parallelTrials).Select(_ => Task.Run(() => Worker(runner, tuner, state, search.Token, cancellationToken), CancellationToken.None)));
 
         var best = state.Best;
@@ -236,6 +283,24 @@ public sealed class AutoMLExperiment
                 : $"No trial completed within the training time of {_budgetSeconds.ToString(CultureInfo.InvariantCulture)} s " +
                   $"({_trials.Count} started, {_trials.Count(t => t.Status == TrialStatus.Failed)} failed); no model is returned. Give the search more time.",
                 state.FirstFailure);
+        }
+        if (reevaluated > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            var chosen = await Reevaluate(resampling!, reevaluated, state, search.Token, cancellationToken);
+            // A caller who cancelled meanwhile gets the search's best with its model at once, as without re-evaluation.
+            if (!ReferenceEquals(chosen, best) && !cancellationToken.IsCancellationRequested)
+            {
+                // The chosen trial's model was disposed during the search: under cross-validation the refit below makes it;
+                // otherwise its trial is run again for the model (after the budget, as the refit is).
+                (best.Model as IDisposable)?.Dispose();
+                best.Model = null;
+                if (split?.RefitData is null || runner is not SweepablePipelineRunner)
+                {
+                    var again = await runner.RunAsync(chosen.TrialSettings, cancellationToken);
+                    chosen.Model = again.Model;
+                }
+                best = chosen;
+            }
         }
         // Under cross-validation the best parameter is refitted on all rows, unless the caller cancelled: then the best
         // trial's model (fitted without its last fold) is returned at once.
@@ -267,8 +332,59 @@ public sealed class AutoMLExperiment
         return new SweepablePipelineRunner(_mlContext, _pipeline, split, _metric, Seed, threads);
     }
 
+    /// <summary>
+    /// Scores the best <paramref name="count"/> completed search trials again on further draws of the split, best first, and
+    /// returns the one whose metric averaged over its draws is best (the search's best when no re-evaluation completed).
+    /// </summary>
+    private async Task<TrialResult> Reevaluate(IResamplingTrialRunner runner, int count, SearchState state, CancellationToken search, CancellationToken caller)
+    {
+        List<TrialResult> candidates;
+        lock (_gate) candidates = [.. _trials.Where(t => t.Status == TrialStatus.Completed).OrderBy(t => t.Loss).ThenBy(t => t.TrialSettings.TrialId).Take(count)];
+        TrialResult? chosen = null;
+        double chosenLoss = double.PositiveInfinity;
+        foreach (var candidate in candidates)
+        {
+            var (metrics, losses) = (new List<double> { candidate.Metric }, new List<double> { candidate.Loss });
+            for (var draw = 1; draw <= _reevaluationDraws && !search.IsCancellationRequested; draw++)
+            {
+                TrialSettings settings;
+                lock (_gate)
+                {
+                    settings = new TrialSettings(state.Started++, candidate.TrialSettings.Parameter);
+                    _monitor?.ReportRunningTrial(settings);
+                }
+                var drawNumber = draw;
+                var result = await RunTrial(token => runner.RunOnResampleAsync(settings, drawNumber, token), settings, search, caller);
+                result.ReevaluationOf = candidate.TrialSettings.TrialId;
+                (result.Model as IDisposable)?.Dispose();
+                result.Model = null;
+                lock (_gate)
+                {
+                    _trials.Add(result);
+                    if (result.Status == TrialStatus.Completed) _monitor?.ReportCompletedTrial(result);
+                    else _monitor?.ReportFailTrial(settings, result.Exception);
+                }
+                if (result.Status != TrialStatus.Completed) break;
+                metrics.Add(result.Metric);
+                losses.Add(result.Loss);
+            }
+            if (losses.Count != _reevaluationDraws + 1) continue;
+            candidate.SelectionMetric = metrics.Average();
+            if (losses.Average() < chosenLoss)
+            {
+                chosen = candidate;
+                chosenLoss = losses.Average();
+            }
+        }
+        if (chosen is not null && !ReferenceEquals(chosen, state.Best)) _monitor?.ReportBestTrial(chosen);
+        return chosen ?? state.Best!;
+    }
+
     private sealed class SearchState
     {
+        public required Stopwatch Watch;
+        public required int MaxTrials;
+        public required int Reevaluated;
         public int Started;
         public int Failures;
         public bool Exhausted;
@@ -283,7 +399,16 @@ public sealed class AutoMLExperiment
             TrialSettings settings;
             lock (_gate)
             {
-                if (search.IsCancellationRequested || state.Exhausted || state.Started >= _maxTrials || state.Failures >= _maxFailures) return;
+                if (search.IsCancellationRequested || state.Exhausted || state.Started >= state.MaxTrials || state.Failures >= _maxFailures) return;
+                if (state.Reevaluated > 0 && double.IsFinite(_budgetSeconds))
+                {
+                    // Leave the final re-evaluation its time: the measured durations of the trials it would score now.
+                    // With a quarter of slack, and the mean trial's duration for the trial that would start now.
+                    var completed = _trials.Where(t => t.Status == TrialStatus.Completed && t.ReevaluationOf is null).ToList();
+                    var reserve = completed.Count == 0 ? 0 : (1.25 * _reevaluationDraws * completed.OrderBy(t => t.Loss).Take(state.Reevaluated)
+                        .Sum(t => t.DurationInMilliseconds) + completed.Average(t => t.DurationInMilliseconds)) / 1000;
+                    if (state.Watch.Elapsed.TotalSeconds + reserve >= _budgetSeconds) return;
+                }
                 var id = state.Started;
                 var parameter = tuner.Propose(new TrialSettings(id, Parameter.Empty));
                 if (parameter is null)
@@ -295,7 +420,7 @@ public sealed class AutoMLExperiment
                 state.Started++;
                 _monitor?.ReportRunningTrial(settings);
             }
-            var result = await RunTrial(runner, settings, search, caller);
+            var result = await RunTrial(token => runner.RunAsync(settings, token), settings, search, caller);
             lock (_gate)
             {
                 tuner.Update(result);
@@ -330,14 +455,14 @@ public sealed class AutoMLExperiment
         }
     }
 
-    private async Task<TrialResult> RunTrial(ITrialRunner runner, TrialSettings settings, CancellationToken search, CancellationToken caller)
+    private async Task<TrialResult> RunTrial(Func<CancellationToken, Task<TrialResult>> run, TrialSettings settings, CancellationToken search, CancellationToken caller)
     {
         var watch = Stopwatch.StartNew();
         using var trial = CancellationTokenSource.CreateLinkedTokenSource(search);
         if (double.IsFinite(_trialLimitSeconds)) trial.CancelAfter(TimeSpan.FromSeconds(_trialLimitSeconds));
         try
         {
-            var result = await runner.RunAsync(settings, trial.Token);
+            var result = await run(trial.Token);
             result.DurationInMilliseconds = watch.Elapsed.TotalMilliseconds;
             return result;
         }

@@ -10,10 +10,16 @@ namespace Microsoft.ML.PaperExtensions.AutoML;
 /// </summary>
 public sealed class DatasetSplit
 {
-    private DatasetSplit(IReadOnlyList<(IDataView Train, IDataView Validation)> folds, IDataView? refitData)
+    // How the split was drawn (null for a given pair): the same kind of split under another seed, for Resample.
+    private readonly Func<int, DatasetSplit>? _resample;
+
+    private DatasetSplit(IReadOnlyList<(IDataView Train, IDataView Validation)> folds, IDataView? refitData, Func<int, DatasetSplit>? resample = null,
+        int heldOutRowCount = 0)
     {
         Folds = folds;
         RefitData = refitData;
+        _resample = resample;
+        HeldOutRowCount = heldOutRowCount;
     }
 
     /// <summary>The (training, validation) pairs a trial fits and scores; one pair for a holdout.</summary>
@@ -21,6 +27,24 @@ public sealed class DatasetSplit
 
     /// <summary>Under cross-validation, all rows: the best parameter is refitted on them for the final model. Null for a holdout.</summary>
     public IDataView? RefitData { get; }
+
+    /// <summary>
+    /// Whether <see cref="Resample"/> can draw the split again under another seed: true for <see cref="Random"/> and
+    /// <see cref="CrossValidation"/>, false for a given pair (<see cref="Holdout"/>).
+    /// </summary>
+    public bool CanResample => _resample is not null;
+
+    /// <summary>The rows that may be held out (all rows, or the labelled ones when unlabelled rows stay in training); 0 for a given pair.</summary>
+    public int HeldOutRowCount { get; }
+
+    /// <summary>
+    /// The same kind of split of the same rows (the same number of folds or the same validation share, unlabelled rows kept in
+    /// training alike) under another seed: for scoring a parameter again on rows assigned differently, as the experiment's
+    /// final re-evaluation does (<see cref="AutoMLExperiment.SetFinalReevaluation"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The split is a given pair (<see cref="Holdout"/>), which cannot be drawn again.</exception>
+    public DatasetSplit Resample(int seed) =>
+        (_resample ?? throw new InvalidOperationException("A given training and validation pair (DatasetSplit.Holdout) cannot be drawn again under another seed; use Random or CrossValidation."))(seed);
 
     /// <summary>A given training set and validation set.</summary>
     public static DatasetSplit Holdout(IDataView train, IDataView validation)
@@ -46,7 +70,7 @@ public sealed class DatasetSplit
         var held = Math.Clamp((int)Math.Round(validationFraction * order.Length), 1, order.Length - 1);
         var validation = new bool[rows];
         foreach (var i in order.Take(held)) validation[i] = true;
-        return new DatasetSplit([Pair(data, validation)], null);
+        return new DatasetSplit([Pair(data, validation)], null, other => Random(data, validationFraction, other, unlabeledStayInTraining), eligible.Count);
     }
 
     /// <summary>K folds: each trial fits K times and averages the metric; the final model is refitted on all rows.</summary>
@@ -66,7 +90,7 @@ public sealed class DatasetSplit
             for (var p = k; p < order.Length; p += numberOfFolds) validation[order[p]] = true;
             folds.Add(Pair(data, validation));
         }
-        return new DatasetSplit(folds, data);
+        return new DatasetSplit(folds, data, other => CrossValidation(data, numberOfFolds, other, unlabeledStayInTraining), eligible.Count);
     }
 
     private static (IDataView, IDataView) Pair(IDataView data, bool[] validation) =>

@@ -6,9 +6,10 @@ namespace Microsoft.ML.PaperExtensions.AutoML;
 /// The default trial runner: builds the pipeline from the trial's parameter, fits it on each training set of the split and
 /// scores each validation set. Every trial gets its own <see cref="MLContext"/> (seeded from the experiment's seed and the
 /// trial number, so a trial is repeatable), a token that cancels our trainers between steps and ML.NET's through
-/// ML.NET's cancellation of that context, and a libtorch thread limit so that parallel trials share the cores.
+/// ML.NET's cancellation of that context, and a libtorch thread limit so that parallel trials share the cores. It can also score a
+/// parameter on another draw of the split (<see cref="RunOnResampleAsync"/>), for the experiment's final re-evaluation.
 /// </summary>
-public sealed class SweepablePipelineRunner : ITrialRunner
+public sealed class SweepablePipelineRunner : IResamplingTrialRunner
 {
     private readonly MLContext _mlContext;
     private readonly SweepablePipeline _pipeline;
@@ -42,22 +43,51 @@ public sealed class SweepablePipelineRunner : ITrialRunner
     public int? ThreadsPerTrial { get; }
 
     /// <inheritdoc />
+    public bool CanResample => _split.CanResample;
+
+    // Draw r of the split (r >= 1), made once and shared by every parameter scored on it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Lazy<DatasetSplit>> _resamples = new();
+
+    /// <summary>
+    /// Draw <paramref name="resample"/> of the split: the split drawn again with the seed <c>seed + 7919 x resample</c> (the
+    /// search's own split is draw 0, drawn by the caller with <c>seed</c>).
+    /// </summary>
+    internal DatasetSplit Resample(int resample) =>
+        _resamples.GetOrAdd(resample, r => new Lazy<DatasetSplit>(() => _split.Resample(unchecked(_seed + 7919 * r)))).Value;
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The split cannot be drawn again (a given pair).</exception>
+    public Task<TrialResult> RunOnResampleAsync(TrialSettings settings, int resample, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentOutOfRangeException.ThrowIfLessThan(resample, 1);
+        if (!CanResample) throw new InvalidOperationException("The runner's split is a given training and validation pair; it cannot be drawn again.");
+        return Task.Factory.StartNew(() =>
+        {
+            var result = Run(settings, Resample(resample), cancellationToken);
+            (result.Model as IDisposable)?.Dispose();
+            result.Model = null;
+            return result;
+        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <inheritdoc />
     public Task<TrialResult> RunAsync(TrialSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return Task.Factory.StartNew(() => Run(settings, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return Task.Factory.StartNew(() => Run(settings, _split, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     // Trials take it shared; a trainer that must run alone takes it exclusively (see SweepableEstimator.RunsExclusively).
     private readonly ReaderWriterLockSlim _exclusive = new();
 
-    private TrialResult Run(TrialSettings settings, CancellationToken cancellationToken)
+    private TrialResult Run(TrialSettings settings, DatasetSplit split, CancellationToken cancellationToken)
     {
         var alone = _pipeline.RunsExclusively(settings.Parameter);
         while (!(alone ? _exclusive.TryEnterWriteLock(100) : _exclusive.TryEnterReadLock(100))) cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            return RunHoldingLock(settings, cancellationToken);
+            return RunHoldingLock(settings, split, cancellationToken);
         }
         finally
         {
@@ -66,13 +96,13 @@ public sealed class SweepablePipelineRunner : ITrialRunner
         }
     }
 
-    private TrialResult RunHoldingLock(TrialSettings settings, CancellationToken cancellationToken)
+    private TrialResult RunHoldingLock(TrialSettings settings, DatasetSplit split, CancellationToken cancellationToken)
     {
         using var limit = ThreadsPerTrial is { } threads ? ThreadPolicy.LimitTo(threads) : null;
-        var metrics = new List<double>(_split.Folds.Count);
+        var metrics = new List<double>(split.Folds.Count);
         var trialContext = TrialContext(settings);
         ITransformer? model = null;
-        foreach (var (train, validation) in _split.Folds)
+        foreach (var (train, validation) in split.Folds)
         {
             (model as IDisposable)?.Dispose();
             model = Fit(trialContext, settings, train, cancellationToken);

@@ -45,6 +45,19 @@ public sealed class TrialResult
     /// <summary>Why a trial failed or was cancelled.</summary>
     public Exception? Exception { get; init; }
 
+    /// <summary>
+    /// For a final re-evaluation (<see cref="AutoMLExperiment.SetFinalReevaluation"/>): the <see cref="TrialSettings.TrialId"/> of
+    /// the search trial whose parameter this result scored again on another draw of the split; null for a search trial.
+    /// </summary>
+    public int? ReevaluationOf { get; internal set; }
+
+    /// <summary>
+    /// What the final choice compared, for a search trial that was re-evaluated (<see cref="AutoMLExperiment.SetFinalReevaluation"/>):
+    /// the mean of <see cref="Metric"/> over its draws of the split, its own and its re-evaluations' (with draws of equal fold
+    /// counts, the mean over all their folds). NaN for a trial that was not re-evaluated.
+    /// </summary>
+    public double SelectionMetric { get; internal set; } = double.NaN;
+
     /// <summary>The pipeline branch (trainer) the parameter chose, or null for a space without branches.</summary>
     public string? TrainerName => TrialSettings.Parameter.TryGetValue(BranchSearchSpace.BranchKey, out var name) ? name as string : null;
 }
@@ -64,6 +77,24 @@ public interface ITrialRunner
 {
     /// <summary>Runs the trial; throws <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.</summary>
     Task<TrialResult> RunAsync(TrialSettings settings, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A trial runner that can also score a parameter on another draw of its split (the same rows, assigned to folds under another
+/// seed), which the experiment's final re-evaluation needs (<see cref="AutoMLExperiment.SetFinalReevaluation"/>). The default
+/// runner, <see cref="SweepablePipelineRunner"/>, is one where its split can be drawn again (<see cref="DatasetSplit.CanResample"/>).
+/// </summary>
+public interface IResamplingTrialRunner : ITrialRunner
+{
+    /// <summary>Whether <see cref="RunOnResampleAsync"/> can run (false, for example, for a given training and validation pair).</summary>
+    bool CanResample { get; }
+
+    /// <summary>
+    /// Runs the trial on draw <paramref name="resample"/> (1, 2, ...) of the split: each number is one fixed draw, the same for
+    /// every parameter, so that parameters are compared on the same rows. The result's <see cref="TrialResult.Model"/> may be null.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    Task<TrialResult> RunOnResampleAsync(TrialSettings settings, int resample, CancellationToken cancellationToken);
 }
 
 /// <summary>Hears about trials as they run, as Microsoft.ML.AutoML's <c>IMonitor</c>. Calls come from the trials' threads, one at a time.</summary>
