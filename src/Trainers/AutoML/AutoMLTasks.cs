@@ -50,6 +50,9 @@ public sealed record AutoMLRun(TrialResult BestTrial, IReadOnlyList<TrialResult>
 /// <summary>Task experiments on <c>mlContext.PaperAutoML()</c>: the trainers of each task, ours and ML.NET's, side by side.</summary>
 public static class AutoMLTaskExtensions
 {
+    // Below this many rows that can be held out, a task experiment re-evaluates its best trials (see CreateExperiment).
+    private const int SmallDataRows = 1000;
+
     /// <summary>
     /// The trainers searched for a task: ordinal PRESTO, proportional odds, and ML.NET's L-BFGS and SDCA maximum entropy and
     /// LightGBM; survival the flexible parametric model; semi-supervised label spreading, WAD (with its baselines as a choice)
@@ -91,6 +94,10 @@ public static class AutoMLTaskExtensions
     /// lung.csv it beat the cost-frugal tuner on 7 of 10 seeds and found the better cross-validated C on veteran.csv too).
     /// Every other task keeps <see cref="CostFrugalTuner"/>: its spaces are numeric ranges that start from good, cheap
     /// defaults, and on soup.csv (ordinal) the two tied in quality while the cost-frugal search took a third of the time.
+    /// <para>On data with fewer than 1,000 rows that can be held out (the labelled rows of a semi-supervised task), the five
+    /// best trials are scored again on another draw of the split before one is returned
+    /// (<see cref="AutoMLExperiment.SetFinalReevaluation"/>; the re-evaluations count against the trial count and the time);
+    /// call <c>SetFinalReevaluation(0)</c> on the result to turn that off, or with other numbers to change it.</para>
     /// </remarks>
     /// <exception cref="ArgumentException">A column is missing, the data have no rows, the metric does not fit the task, or the folds do not fit the data.</exception>
     public static AutoMLExperiment CreateExperiment(this PaperAutoMLCatalog catalog, IDataView data, AutoMLTaskOptions options)
@@ -129,6 +136,9 @@ public static class AutoMLTaskExtensions
             : DatasetSplit.CrossValidation(data, options.NumberOfFolds, seed, stayInTraining);
         var experiment = catalog.CreateExperiment().SetPipeline(pipeline).SetMetric(metric).SetDataset(split).SetSeed(seed);
         if (options.Task == AutoMLTask.Survival) experiment.SetSmacTuner();
+        // Small data: the best trial's validation score is noisy and the best of many is mostly the luckiest; the five best are
+        // scored again on another draw of the split and chosen by the mean (see AutoMLExperiment.SetFinalReevaluation).
+        if (split.HeldOutRowCount < SmallDataRows) experiment.SetFinalReevaluation(5, 1);
         return toKey is null ? experiment : experiment.SetFittedPrefix(toKey);
     }
 

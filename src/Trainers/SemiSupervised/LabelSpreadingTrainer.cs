@@ -70,6 +70,7 @@ public sealed class LabelSpreadingTrainer : PaperTrainerBase<LabelSpreadingTrans
         public double Tolerance { get; set; } = 1e-3;
 
         /// <summary>Whether features are standardised (mean and population SD over all rows) before distances; false compares raw values, as scikit-learn does.</summary>
+        [BooleanChoice(true)]
         public bool StandardizeFeatures { get; set; } = true;
 
         /// <summary>
