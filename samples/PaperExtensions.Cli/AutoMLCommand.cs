@@ -116,6 +116,8 @@ internal static class AutoMLCommand
                 Seconds = Math.Round(t.DurationInMilliseconds / 1000, 3),
                 Status = t.Status.ToString().ToLowerInvariant(),
                 Error = t.Exception?.Message,
+                // A final re-evaluation of a search trial on another draw of the folds (small data, see SetFinalReevaluation).
+                ReevaluationOf = t.ReevaluationOf,
             }).ToList();
             var report = new
             {
@@ -125,6 +127,8 @@ internal static class AutoMLCommand
                 MetricName = scorer.Name,
                 Maximize = scorer.IsMaximize,
                 BestMetric = best.Metric,
+                // The mean over its draws of the split when the best trials were re-evaluated; null otherwise.
+                SelectionMetric = double.IsNaN(best.SelectionMetric) ? (double?)null : best.SelectionMetric,
                 TestMetric = testMetric,
                 Trials = trials.Count,
                 Seconds = Math.Round(watch.Elapsed.TotalSeconds, 2),
@@ -142,10 +146,12 @@ internal static class AutoMLCommand
             foreach (var t in trials)
             {
                 table.AddRow(t.Trial.ToString(CultureInfo.InvariantCulture), Markup.Escape(t.Trainer ?? ""), Markup.Escape(t.Parameters.ToString()),
-                    t.Metric?.ToString("F4", CultureInfo.InvariantCulture) ?? "", t.Seconds.ToString("F2", CultureInfo.InvariantCulture), Markup.Escape(t.Error ?? t.Status));
+                    t.Metric?.ToString("F4", CultureInfo.InvariantCulture) ?? "", t.Seconds.ToString("F2", CultureInfo.InvariantCulture),
+                    Markup.Escape(t.Error ?? (t.ReevaluationOf is { } of ? $"{t.Status}, trial {of} on another draw" : t.Status)));
             }
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine($"best: {Markup.Escape(best.TrainerName ?? "")} {Markup.Escape(report.BestParameters.ToString())}, {scorer.Name} {best.Metric:F4} " +
+            AnsiConsole.MarkupLine($"best: {Markup.Escape(best.TrainerName ?? "")} {Markup.Escape(report.BestParameters.ToString())}, {scorer.Name} {best.Metric:F4}" +
+                                   (report.SelectionMetric is { } mean ? $", {mean:F4} over two or more draws of the folds" : "") + " " +
                                    $"({(options.NumberOfFolds == 0 ? "20 % holdout" : $"{options.NumberOfFolds}-fold CV")})" +
                                    (testMetric is { } v ? $", test {scorer.Name} {v:F4}" : "") + $"; {trials.Count} trials in {report.Seconds:F1} s");
             return 0;

@@ -56,13 +56,20 @@ public sealed class AutoMLCliTests
     public void SurvivalSearchPlacesTheCandidatesAndScoresConcordance()
     {
         var result = CliProcess.Run("automl", "--task", "survival", "--data", CliProcess.DataFile("veteran.csv"), "--time", "time", "--event", "status",
-            "--features", "karno,age,prior", "--max-trials", "4", "--cv-folds", "3", "--tuner", "random", "--seed", "3", "--json");
+            "--features", "karno,age,prior", "--max-trials", "6", "--cv-folds", "3", "--tuner", "random", "--seed", "3", "--json");
         Assert.AreEqual(0, result.ExitCode, result.Error);
         var json = result.Json();
         Assert.AreEqual("cindex", json.GetProperty("metricName").GetString());
         Assert.AreEqual("FlexibleSurvival", json.GetProperty("bestTrainer").GetString());
         Assert.IsTrue(json.GetProperty("bestParameters").TryGetProperty("Place:karno", out _));
         Assert.IsTrue(json.GetProperty("bestMetric").GetDouble() is > 0.6 and < 0.8);
+        // 137 rows: of the six trials, the last two score the two best search trials again on another draw of the folds.
+        var table = json.GetProperty("trialTable").EnumerateArray().ToList();
+        Assert.AreEqual(6, table.Count);
+        var again = table.Where(t => t.GetProperty("reevaluationOf").ValueKind == System.Text.Json.JsonValueKind.Number).ToList();
+        Assert.AreEqual(2, again.Count);
+        Assert.IsTrue(again.All(t => t.GetProperty("trial").GetInt32() >= 4 && t.GetProperty("reevaluationOf").GetInt32() < 4));
+        Assert.IsTrue(json.GetProperty("selectionMetric").GetDouble() is > 0.6 and < 0.8);
     }
 
     [TestMethod]
