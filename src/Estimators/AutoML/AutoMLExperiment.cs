@@ -199,10 +199,11 @@ public sealed class AutoMLExperiment
     /// 1,000 rows that can be held out (<c>AutoMLTaskExtensions.CreateExperiment</c>).</para>
     /// <para>Budget: the re-evaluations are part of it. Each counts as one trial against <see cref="SetMaxModelToExplore"/> (the
     /// search itself starts <c>trials x draws</c> fewer; <paramref name="trials"/> is cut to a third of the trial count if
-    /// needed, and the re-evaluation is skipped when fewer than two fit), and under <see cref="SetTrainingTimeInSeconds"/> the search stops early enough for them: no new trial starts once
-    /// the time left is below the measured duration of the current best <paramref name="trials"/> trials, times
-    /// <paramref name="draws"/> and 1.25, plus the mean duration of a trial (the one that would start). They are listed in <see cref="Trials"/> with <see cref="TrialResult.ReevaluationOf"/> set. A
-    /// trial whose re-evaluation failed or was cut off by the budget is not chosen; if none completed, the search's best is
+    /// needed, and the re-evaluation is skipped when fewer than two fit), and under <see cref="SetTrainingTimeInSeconds"/> the
+    /// search stops early enough for them: no new trial starts once the time left is below the measured duration of the
+    /// current best <paramref name="trials"/> trials, times <paramref name="draws"/> and 1.25, plus the mean duration of a trial
+    /// (the one that would start). They are listed in <see cref="Trials"/> with <see cref="TrialResult.ReevaluationOf"/> set.
+    /// A trial whose re-evaluation failed or was cut off by the budget is not chosen; if none completed, the search's best is
     /// returned. Re-evaluations run one at a time, the best trial first.</para>
     /// <para>It needs a runner that can draw the split again: the default runner with <see cref="SetDataset(IDataView, int)"/>
     /// or a split from <see cref="DatasetSplit.CrossValidation"/> or <see cref="DatasetSplit.Random"/>, or an
