@@ -73,7 +73,7 @@ internal static class LabelSpreadingQuality
                 var split = DigitsMismatch.Split(labels, rho, seed);
                 var ml = new MLContext(seed);
                 var (train, test) = DigitsMismatch.ToDataViews(ml, features, labels, split);
-                var openTest = ml.Data.LoadFromEnumerable(split.Test.Concat(UnknownOutsidePool(labels, split)).Select(i => new DigitsMismatch.Row { Label = labels[i], Features = features[i] }).ToList());
+                var openTest = ml.Data.LoadFromEnumerable(split.Test.Concat(DigitsMismatch.UnknownOutsidePool(labels, split)).Select(i => new DigitsMismatch.Row { Label = labels[i], Features = features[i] }).ToList());
                 foreach (var (propagation, standardise) in new[] { (false, false), (false, true), (true, false), (true, true) })
                 {
                     var watch = Stopwatch.StartNew();
@@ -91,13 +91,6 @@ internal static class LabelSpreadingQuality
                 }
             }
         }
-    }
-
-    /// <summary>Rows of unknown digits that are not in the pool (the open-set test rows).</summary>
-    public static IEnumerable<int> UnknownOutsidePool(int[] labels, Protocols.ClassMismatchSplit split)
-    {
-        var used = split.Unlabeled.ToHashSet();
-        return Enumerable.Range(0, labels.Length).Where(i => !DigitsMismatch.KnownClasses.Contains(labels[i]) && !used.Contains(i));
     }
 
     private static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());

@@ -32,7 +32,7 @@ internal static class SemiSupervisedQuality
             }
         }
         var (features, labels) = Digits();
-        Console.WriteLine("method,rho,seed,accuracy,macroF1,meanWeightKnown,meanWeightUnknown,weightAuc,seconds,pseudoLabelAccuracyKnown");
+        Console.WriteLine("method,rho,seed,accuracy,macroF1,meanWeightKnown,meanWeightUnknown,weightAuc,seconds,pseudoLabelAccuracyKnown,unknownAuroc");
         foreach (var rho in mismatches)
         {
             for (var seed = 1; seed <= seeds; seed++)
@@ -42,7 +42,7 @@ internal static class SemiSupervisedQuality
                 {
                     var r = DigitsMismatch.Run(new MLContext(seed), features, labels, split, method, seed, Configure);
                     Console.WriteLine(string.Join(',', [r.Method.ToString(), F(r.Mismatch), seed.ToString(CultureInfo.InvariantCulture), F(r.Accuracy), F(r.MacroF1),
-                        F(r.MeanWeightKnown), F(r.MeanWeightUnknown), F(r.WeightAuc), F(r.Seconds), F(r.PseudoLabelAccuracyKnown)]));
+                        F(r.MeanWeightKnown), F(r.MeanWeightUnknown), F(r.WeightAuc), F(r.Seconds), F(r.PseudoLabelAccuracyKnown), F(r.UnknownAuroc)]));
                 }
             }
         }

@@ -69,6 +69,19 @@ public static class DigitsMismatch
     {
         /// <summary>Share of the pool's known-digit rows whose first-round pseudo-label is right (NaN without pseudo-labels).</summary>
         public double PseudoLabelAccuracyKnown { get; init; } = double.NaN;
+
+        /// <summary>
+        /// AUROC of <c>KnownClassConfidence</c>, known-digit test rows against the unknown digits left out of the pool added to
+        /// them (1 = every unknown row below every known one; NaN without the column).
+        /// </summary>
+        public double UnknownAuroc { get; init; } = double.NaN;
+    }
+
+    /// <summary>Rows of unknown digits that are not in the pool (the open-set test rows).</summary>
+    public static IEnumerable<int> UnknownOutsidePool(int[] labels, ClassMismatchSplit split)
+    {
+        var used = split.Unlabeled.ToHashSet();
+        return Enumerable.Range(0, labels.Length).Where(i => !KnownClasses.Contains(labels[i]) && !used.Contains(i));
     }
 
     /// <summary>Trains <paramref name="method"/> on one split and scores it.</summary>
@@ -96,7 +109,13 @@ public static class DigitsMismatch
         var knownPool = outcomes.Where((o, i) => !unknown[i] && o.PseudoClass >= 0).ToList();
         var pseudoAccuracy = knownPool.Count == 0 ? double.NaN
             : knownPool.Count(o => int.Parse(model.Model.ClassNames[o.PseudoClass], CultureInfo.InvariantCulture) == labels[split.Unlabeled[o.InputRow - split.Labeled.Length]]) / (double)knownPool.Count;
+        var unknownAuroc = double.NaN;
+        if (model.Model.HasTeacher)
+        {
+            var openTest = ml.Data.LoadFromEnumerable(split.Test.Concat(UnknownOutsidePool(labels, split)).Select(i => new Row { Label = labels[i], Features = features[i] }).ToList());
+            unknownAuroc = ml.SemiSupervised().Evaluate(model.Transform(openTest), confidenceColumnName: SemiSupervisedTransformer.KnownClassConfidenceColumnName).UnknownAuroc ?? double.NaN;
+        }
         return new Result(method, split.AchievedMismatch, seed, ClassificationMetrics.Accuracy(truth, predicted), ClassificationMetrics.MacroF1(truth, predicted, k),
-            Mean(false), Mean(true), auc, seconds) { PseudoLabelAccuracyKnown = pseudoAccuracy };
+            Mean(false), Mean(true), auc, seconds) { PseudoLabelAccuracyKnown = pseudoAccuracy, UnknownAuroc = unknownAuroc };
     }
 }
