@@ -23,8 +23,9 @@ public sealed class ExperimentTests
         await experiment.RunAsync();
         watch.Stop();
 
-        // Slack: the trial cut off by the budget stops at its next cancellation check (here at once), plus scheduling.
-        Assert.IsTrue(watch.Elapsed.TotalSeconds is >= 2 and < 2.5, $"{watch.Elapsed.TotalSeconds:F2} s");
+        // Slack: the trial cut off by the budget stops at its next cancellation check (here at once), plus scheduling. The
+        // budget's timer may fire a few milliseconds early (timer granularity: one CI run measured 1.99x s).
+        Assert.IsTrue(watch.Elapsed.TotalSeconds is >= 1.95 and < 2.5, $"{watch.Elapsed.TotalSeconds:F3} s");
         Assert.AreEqual(TrialStatus.Cancelled, experiment.Trials[^1].Status);
         StringAssert.Contains(experiment.Trials[^1].Exception!.Message, "training time ran out");
         Assert.IsTrue(experiment.Trials.Count(t => t.Status == TrialStatus.Completed) is >= 5 and <= 6);
