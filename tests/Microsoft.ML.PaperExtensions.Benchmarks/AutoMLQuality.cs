@@ -34,19 +34,14 @@ internal static class AutoMLQuality
 
     private static string Data(string name) => Path.Combine(AppContext.BaseDirectory, "data", name);
 
-    public static void Run(string seeds, string[] tasks, string[] arms)
+    public static void Run((int First, int Last) seeds, string[] tasks, string[] arms)
     {
-        // "5" is seeds 1-5; "6-10" adds seeds to an earlier run.
-        var range = seeds.Split('-');
-        var (first, last) = range.Length == 2
-            ? (int.Parse(range[0], CultureInfo.InvariantCulture), int.Parse(range[1], CultureInfo.InvariantCulture))
-            : (1, int.Parse(seeds, CultureInfo.InvariantCulture));
         foreach (var arm in arms.Where(a => a is not ("defaults" or "random" or "cfo" or "smac")))
             throw new ArgumentException($"Unknown arm '{arm}': defaults, random, cfo or smac.");
         Console.WriteLine("task,seed,arm,metric,value,trials,seconds,best,validation,parameter");
         foreach (var task in tasks)
         {
-            for (var seed = first; seed <= last; seed++)
+            for (var seed = seeds.First; seed <= seeds.Last; seed++)
             {
                 var ml = new MLContext(seed);
                 var (options, train, test, trials, budget, defaults) = Setup(ml, task, seed);

@@ -8,7 +8,7 @@ using Microsoft.ML.PaperExtensions.TestSupport;
 namespace Microsoft.ML.PaperExtensions.Benchmarks;
 
 /// <summary>
-/// Label spreading: how it scales (<c>./build.sh bench labelspreading-scale [rows] [features] [knn|rbf]</c>) and how it does
+/// Label spreading: how it scales (<c>./build.sh bench labelspreading-scale [rows] [features] [knn|rbf|wad|wad-graph]</c>, WAD for comparison) and how it does
 /// on the digits class-mismatch protocol (<c>./build.sh bench labelspreading-digits [seeds]</c>), with the open-set AUROC of
 /// <c>KnownClassConfidence</c> on test rows to which the unknown digits left out of the pool are added.
 /// </summary>
@@ -24,41 +24,54 @@ internal static class LabelSpreadingQuality
 
     /// <summary>
     /// A mixture of 10 Gaussian classes in <paramref name="features"/> dimensions (each mean 1 on a random 30% of the axes, 0 elsewhere; SD 1),
-    /// 10 labelled rows per class, the rest unlabelled; fit time, peak working set, pool accuracy and prediction time.
+    /// 10 labelled rows per class, the rest unlabelled, and 1,000 test rows from the same mixture; fit time, peak working set,
+    /// accuracy on the test rows and their prediction time. <paramref name="method"/>: knn or rbf (LabelSpreading), wad (WAD's
+    /// defaults) or wad-graph (WAD with <see cref="TeacherRule.Propagation"/>).
     /// </summary>
-    public static void Scale(int rows, int features, LabelSpreadingKernel kernel)
+    public static void Scale(int rows, int features, string method)
     {
         var random = new Random(1);
         var means = Enumerable.Range(0, 10).Select(_ => Enumerable.Range(0, features).Select(_ => random.NextDouble() < 0.3 ? 1.0 : 0.0).ToArray()).ToArray();
-        var truth = new int[rows];
-        var data = new List<Row>(rows);
-        for (var i = 0; i < rows; i++)
+        var truth = new int[rows + 1000];
+        var data = new List<Row>(rows + 1000);
+        for (var i = 0; i < rows + 1000; i++)
         {
             var c = i % 10;
             truth[i] = c;
             var x = new float[features];
             for (var j = 0; j < features; j++) x[j] = (float)(means[c][j] + Normal(random));
-            data.Add(new Row { Label = i < 100 ? c : float.NaN, Features = x });
+            data.Add(new Row { Label = i < 100 || i >= rows ? c : float.NaN, Features = x });
         }
         var ml = new MLContext(1);
         var schema = SchemaDefinition.Create(typeof(Row));
         schema["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, features);
-        var view = ml.Data.LoadFromEnumerable(data, schema);
+        var view = ml.Data.LoadFromEnumerable(data[..rows], schema);
+        var test = ml.Data.LoadFromEnumerable(data[rows..], schema);
+        IEstimator<ITransformer> trainer = method switch
+        {
+            "knn" or "rbf" => ml.SemiSupervised().Trainers.LabelSpreading(new LabelSpreadingTrainer.Options { Kernel = Enum.Parse<LabelSpreadingKernel>(method, ignoreCase: true) }),
+            "wad" => ml.SemiSupervised().Trainers.Wad(new WadTrainer.Options()),
+            "wad-graph" => ml.SemiSupervised().Trainers.Wad(new WadTrainer.Options { Teacher = TeacherRule.Propagation }),
+            _ => throw new ArgumentException($"Unknown method '{method}': knn, rbf, wad or wad-graph."),
+        };
         GC.Collect();
         var before = Process.GetCurrentProcess().WorkingSet64;
         var watch = Stopwatch.StartNew();
-        var model = ml.SemiSupervised().Trainers.LabelSpreading(new LabelSpreadingTrainer.Options { Kernel = kernel }).Fit(view);
+        var model = trainer.Fit(view);
         var fit = watch.Elapsed.TotalSeconds;
         var fitPeak = Process.GetCurrentProcess().PeakWorkingSet64;
-        var pool = model.Model.UnlabeledRows;
-        var accuracy = pool.Count(o => o.Class == truth[o.InputRow]) / (double)pool.Count;
+        var detail = model switch
+        {
+            LabelSpreadingTransformer spreading => $"{spreading.Model.Iterations} iterations, pool accuracy {spreading.Model.UnlabeledRows.Count(o => o.Class == truth[o.InputRow]) / (double)spreading.Model.UnlabeledRows.Count:F4}, unreached {spreading.Model.UnreachedRowCount}",
+            SemiSupervisedTransformer wad => $"fell back to supervised {wad.Model.FellBackToSupervised}",
+            _ => "",
+        };
         watch.Restart();
-        var scored = model.Transform(ml.Data.TakeRows(view, 1000));
-        var predicted = scored.GetColumn<uint>(ColumnNames.PredictedLabel).ToArray();
+        var accuracy = ml.SemiSupervised().Evaluate(model.Transform(test)).Accuracy;
         var predict = watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"rows {rows}, features {features}, kernel {kernel}, threads {Environment.ProcessorCount}: fit {fit:F1} s, {model.Model.Iterations} iterations, " +
-                          $"pool accuracy {accuracy:F4}, unreached {model.Model.UnreachedRowCount}, working set before fit {before / 1e6:F0} MB, peak after fit {fitPeak / 1e6:F0} MB, " +
-                          $"predict 1000 rows {predict:F2} s ({predicted.Count(p => p > 0)} scored), peak after predict {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB");
+        Console.WriteLine($"rows {rows}, features {features}, method {method}, threads {Environment.ProcessorCount}: fit {fit:F1} s, {detail}, " +
+                          $"working set before fit {before / 1e6:F0} MB, peak after fit {fitPeak / 1e6:F0} MB, " +
+                          $"test accuracy {accuracy:F4}, predict 1000 test rows {predict:F2} s, peak after predict {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB");
     }
 
     /// <summary>LabelSpreading and LabelPropagation on the digits splits of docs/benchmarks.md (raw and standardised features), CSV on stdout.</summary>

@@ -15,12 +15,12 @@ if (args is ["export-survival-csv", var path])
     }
     return 0;
 }
-// ./build.sh bench digits-mismatch [seeds] [methods] [Option=value ...]: the semi-supervised comparison on digits (CSV on
+// ./build.sh bench digits-mismatch [seeds: n for 1-n, or first-last] [methods] [Option=value ...]: the semi-supervised comparison on digits (CSV on
 // stdout), optionally with WadTrainer.Options set (for example CorruptionRate=0.3) and other rho values (rho=0.3,0.6).
 // ./build.sh bench digits-splits <folder> [seeds]: the same splits for label-spreading-reference.py.
 if (args is ["digits-mismatch", .. var rest])
 {
-    var seeds = rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : 5;
+    var seeds = rest.Length > 0 ? SeedRange(rest[0]) : (1, 5);
     var methods = rest.Length > 1 ? rest[1].Split(',').Select(Enum.Parse<Microsoft.ML.PaperExtensions.SemiSupervised.SemiSupervisedMethod>).ToArray() : Enum.GetValues<Microsoft.ML.PaperExtensions.SemiSupervised.SemiSupervisedMethod>();
     SemiSupervisedQuality.Compare(seeds, methods, rest.Skip(2).ToArray());
     return 0;
@@ -34,17 +34,17 @@ if (args is ["digits-splits", var folder, .. var more])
 // veteran and digits at the same budget, scored on held-out rows (AutoMLQuality.cs); CSV on stdout.
 if (args is ["automl-quality", .. var automl])
 {
-    AutoMLQuality.Run(automl.Length > 0 ? automl[0] : "3",
+    AutoMLQuality.Run(automl.Length > 0 ? SeedRange(automl[0]) : (1, 3),
         automl.Length > 1 ? automl[1].Split(',') : ["ordinal", "lung", "veteran", "digits"],
         automl.Length > 2 ? automl[2].Split(',') : ["defaults", "random", "cfo", "smac"]);
     return 0;
 }
-// ./build.sh bench labelspreading-scale [rows] [features] [knn|rbf]: fit time and peak memory of LabelSpreading on a
-// Gaussian mixture; ./build.sh bench labelspreading-digits [seeds]: LabelSpreading and LabelPropagation on the digits mismatch splits.
+// ./build.sh bench labelspreading-scale [rows] [features] [knn|rbf|wad|wad-graph]: fit time and peak memory of LabelSpreading
+// (or WAD) on a Gaussian mixture; ./build.sh bench labelspreading-digits [seeds]: LabelSpreading and LabelPropagation on the digits mismatch splits.
 if (args is ["labelspreading-scale", .. var scale])
 {
     LabelSpreadingQuality.Scale(scale.Length > 0 ? int.Parse(scale[0], CultureInfo.InvariantCulture) : 50_000, scale.Length > 1 ? int.Parse(scale[1], CultureInfo.InvariantCulture) : 50,
-        scale.Length > 2 ? Enum.Parse<Microsoft.ML.PaperExtensions.SemiSupervised.LabelSpreadingKernel>(scale[2], ignoreCase: true) : Microsoft.ML.PaperExtensions.SemiSupervised.LabelSpreadingKernel.Knn);
+        scale.Length > 2 ? scale[2] : "knn");
     return 0;
 }
 if (args is ["labelspreading-digits", .. var lsSeeds])
@@ -56,8 +56,7 @@ if (args is ["labelspreading-digits", .. var lsSeeds])
 // label spreading (methods: wad-default, wad-unguarded, supervised, labelspreading, wad-graph, wad-graph-unguarded, wad-graph-neighbors, wad-graph-neighbors-unguarded) on a numeric CSV whose class column is `label` (SafeDefaultQuality.cs).
 if (args is ["safe-default", var safeFile, .. var safeArgs])
 {
-    var seedRange = safeArgs.Length > 0 ? safeArgs[0].Split('-').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray() : [3];
-    SafeDefaultQuality.Run(safeFile, seedRange.Length == 2 ? (seedRange[0], seedRange[1]) : (1, seedRange[0]),
+    SafeDefaultQuality.Run(safeFile, safeArgs.Length > 0 ? SeedRange(safeArgs[0]) : (1, 3),
         safeArgs.Length > 1 ? int.Parse(safeArgs[1], CultureInfo.InvariantCulture) : 5, safeArgs.Length > 2 ? safeArgs[2].Split(',') : null);
     return 0;
 }
@@ -96,3 +95,8 @@ if (args is ["device-check", .. var report])
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
+
+// "5" is seeds 1-5; "6-10" adds seeds to an earlier run.
+static (int First, int Last) SeedRange(string text) => text.Split('-') is [var first, var last]
+    ? (int.Parse(first, CultureInfo.InvariantCulture), int.Parse(last, CultureInfo.InvariantCulture))
+    : (1, int.Parse(text, CultureInfo.InvariantCulture));

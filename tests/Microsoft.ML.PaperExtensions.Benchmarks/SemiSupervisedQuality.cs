@@ -16,7 +16,7 @@ internal static class SemiSupervisedQuality
 
     private static (float[][] Features, int[] Labels) Digits() => DigitsMismatch.Load(Path.Combine(AppContext.BaseDirectory, "data", "digits.csv"));
 
-    public static void Compare(int seeds, IReadOnlyList<SemiSupervisedMethod> methods, IReadOnlyList<string> settings)
+    public static void Compare((int First, int Last) seeds, IReadOnlyList<SemiSupervisedMethod> methods, IReadOnlyList<string> settings)
     {
         var mismatches = settings.FirstOrDefault(s => s.StartsWith("rho=", StringComparison.Ordinal)) is { } list
             ? list[4..].Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()
@@ -35,7 +35,7 @@ internal static class SemiSupervisedQuality
         Console.WriteLine("method,rho,seed,accuracy,macroF1,meanWeightKnown,meanWeightUnknown,weightAuc,seconds,pseudoLabelAccuracyKnown,unknownAuroc");
         foreach (var rho in mismatches)
         {
-            for (var seed = 1; seed <= seeds; seed++)
+            for (var seed = seeds.First; seed <= seeds.Last; seed++)
             {
                 var split = DigitsMismatch.Split(labels, rho, seed);
                 foreach (var method in methods)
