@@ -52,12 +52,12 @@ if (args is ["labelspreading-digits", .. var lsSeeds])
     LabelSpreadingQuality.Digits(lsSeeds.Length > 0 ? int.Parse(lsSeeds[0], CultureInfo.InvariantCulture) : 5);
     return 0;
 }
-// ./build.sh bench safe-default <file.csv> [seeds: n for 1-n, or first-last] [labels per class] [methods]: WAD's safe default against supervised-only and
+// ./build.sh bench safe-default <file.csv> [seeds: n for 1-n, or first-last] [labels per class] [methods] [Option=value ...]: WAD's safe default against supervised-only and
 // label spreading (methods: wad-default, wad-unguarded, supervised, labelspreading, wad-graph, wad-graph-unguarded, wad-graph-neighbors, wad-graph-neighbors-unguarded) on a numeric CSV whose class column is `label` (SafeDefaultQuality.cs).
 if (args is ["safe-default", var safeFile, .. var safeArgs])
 {
     SafeDefaultQuality.Run(safeFile, safeArgs.Length > 0 ? SeedRange(safeArgs[0]) : (1, 3),
-        safeArgs.Length > 1 ? int.Parse(safeArgs[1], CultureInfo.InvariantCulture) : 5, safeArgs.Length > 2 ? safeArgs[2].Split(',') : null);
+        safeArgs.Length > 1 ? int.Parse(safeArgs[1], CultureInfo.InvariantCulture) : 5, safeArgs.Length > 2 ? safeArgs[2].Split(',') : null, safeArgs.Skip(3).ToArray());
     return 0;
 }
 // ./build.sh bench presto-simulation [replicates]: the PRESTO paper's simulations 4.1 and 4.2 (PrestoSimulation.cs), median

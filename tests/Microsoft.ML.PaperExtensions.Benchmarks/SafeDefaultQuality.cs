@@ -7,7 +7,7 @@ namespace Microsoft.ML.PaperExtensions.Benchmarks;
 
 /// <summary>
 /// The safe default on a data set of numeric columns with a class column <c>label</c> (<c>./build.sh bench safe-default
-/// &lt;file.csv&gt; [seeds] [labels per class]</c>; reference/safe-default/export-datasets.py writes scikit-learn's bundled
+/// &lt;file.csv&gt; [seeds] [labels per class] [methods] [Option=value ...]</c>; reference/safe-default/export-datasets.py writes scikit-learn's bundled
 /// sets): per seed, 30% of each class held out for testing, the given number of labelled rows per class, the rest unlabelled;
 /// WAD with its defaults (safeguard on), WAD with the safeguard off, supervised-only and label spreading (defaults). CSV on stdout.
 /// </summary>
@@ -21,11 +21,16 @@ internal static class SafeDefaultQuality
         public float[] Features { get; set; } = [];
     }
 
-    public static void Run(string path, (int First, int Last) seeds, int labelsPerClass, IReadOnlyList<string>? methods = null)
+    public static void Run(string path, (int First, int Last) seeds, int labelsPerClass, IReadOnlyList<string>? methods = null, IReadOnlyList<string>? settings = null)
     {
         var lines = File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToArray();
         var p = lines[0].Length - 1;
         var name = Path.GetFileNameWithoutExtension(path);
+        WadTrainer.Options Configured(WadTrainer.Options options)
+        {
+            SemiSupervisedQuality.Apply(options, settings ?? []);
+            return options;
+        }
         Console.WriteLine("data,seed,method,accuracy,fellBack,cvSemi,cvSupervised,seconds");
         for (var seed = seeds.First; seed <= seeds.Last; seed++)
         {
@@ -53,14 +58,14 @@ internal static class SafeDefaultQuality
                 var watch = Stopwatch.StartNew();
                 ITransformer model = method == "labelspreading"
                     ? ml.SemiSupervised().Trainers.LabelSpreading().Fit(trainView)
-                    : ml.SemiSupervised().Trainers.Wad(new WadTrainer.Options
+                    : ml.SemiSupervised().Trainers.Wad(Configured(new WadTrainer.Options
                     {
                         Method = method == "supervised" ? SemiSupervisedMethod.SupervisedOnly : SemiSupervisedMethod.Wad,
                         FallBackToSupervised = !method.EndsWith("-unguarded", StringComparison.Ordinal),
                         Teacher = method.StartsWith("wad-graph", StringComparison.Ordinal) ? TeacherRule.Propagation : TeacherRule.Anchor,
                         Student = method.StartsWith("wad-graph-neighbors", StringComparison.Ordinal) ? StudentRule.Neighbors : StudentRule.Network,
                         Seed = seed,
-                    }).Fit(trainView);
+                    })).Fit(trainView);
                 var seconds = watch.Elapsed.TotalSeconds;
                 var evaluation = ml.SemiSupervised().Evaluate(model.Transform(testView));
                 var wad = (model as SemiSupervisedTransformer)?.Model;

@@ -21,16 +21,7 @@ internal static class SemiSupervisedQuality
         var mismatches = settings.FirstOrDefault(s => s.StartsWith("rho=", StringComparison.Ordinal)) is { } list
             ? list[4..].Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()
             : Mismatches;
-        void Configure(WadTrainer.Options options)
-        {
-            foreach (var setting in settings.Where(s => !s.StartsWith("rho=", StringComparison.Ordinal)))
-            {
-                var (name, value) = (setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
-                var property = typeof(WadTrainer.Options).GetProperty(name) ?? throw new ArgumentException($"WadTrainer.Options has no {name}.");
-                var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-                property.SetValue(options, type.IsEnum ? Enum.Parse(type, value) : Convert.ChangeType(value, type, CultureInfo.InvariantCulture));
-            }
-        }
+        void Configure(WadTrainer.Options options) => Apply(options, settings.Where(s => !s.StartsWith("rho=", StringComparison.Ordinal)));
         var (features, labels) = Digits();
         Console.WriteLine("method,rho,seed,accuracy,macroF1,meanWeightKnown,meanWeightUnknown,weightAuc,seconds,pseudoLabelAccuracyKnown,unknownAuroc");
         foreach (var rho in mismatches)
@@ -45,6 +36,18 @@ internal static class SemiSupervisedQuality
                         F(r.MeanWeightKnown), F(r.MeanWeightUnknown), F(r.WeightAuc), F(r.Seconds), F(r.PseudoLabelAccuracyKnown), F(r.UnknownAuroc)]));
                 }
             }
+        }
+    }
+
+    /// <summary>Sets <see cref="WadTrainer.Options"/> properties from "Name=value" strings (enums by name).</summary>
+    public static void Apply(WadTrainer.Options options, IEnumerable<string> settings)
+    {
+        foreach (var setting in settings)
+        {
+            var (name, value) = (setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
+            var property = typeof(WadTrainer.Options).GetProperty(name) ?? throw new ArgumentException($"WadTrainer.Options has no {name}.");
+            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            property.SetValue(options, type.IsEnum ? Enum.Parse(type, value) : Convert.ChangeType(value, type, CultureInfo.InvariantCulture));
         }
     }
 
