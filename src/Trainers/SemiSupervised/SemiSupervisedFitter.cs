@@ -34,7 +34,7 @@ internal sealed record SemiSupervisedSettings
 
     public int PropagationNeighbors { get; init; } = 10;
 
-    public double PropagationAlpha { get; init; } = 0.99;
+    public double PropagationAlpha { get; init; } = 0.5;
 
     public int PropagationIterations { get; init; } = 100;
 

@@ -64,8 +64,10 @@ public sealed class SearchSpaceTests
         Assert.AreEqual((1.0, 0.01, 20, true), (options.ElasticNetMixing, options.LambdaMinRatio, options.NumberOfLambdas, options.PenalizeFirstVector));
 
         var wad = SearchSpace.FromOptions<WadTrainer.Options>();
-        Assert.AreEqual(12, wad.Count);
+        Assert.AreEqual(13, wad.Count);
         Assert.AreEqual((3, 50), (((UniformIntOption)wad["PropagationNeighbors"]).Min, ((UniformIntOption)wad["PropagationNeighbors"]).Max));
+        Assert.AreEqual((0.05, 0.99), (((UniformDoubleOption)wad["PropagationAlpha"]).Min, ((UniformDoubleOption)wad["PropagationAlpha"]).Max));
+        Assert.AreEqual(0.5, wad.DefaultParameter.AsType<WadTrainer.Options>().PropagationAlpha);
         Assert.IsTrue(((UniformDoubleOption)wad["TeacherLearningRate"]).LogBase);
     }
 
