@@ -67,12 +67,14 @@ public static class SweepableTrainers
 
     /// <summary>
     /// WAD with its tuned options, and its method (WAD, pseudo-labelling, self-training or the supervised student alone) a
-    /// choice, so that a search can fall back to ignoring the unlabelled rows when they do not help.
+    /// choice, so that a search can fall back to ignoring the unlabelled rows when they do not help; the teacher rule (anchor
+    /// or propagation) is a choice too, so that the propagation teacher's k and alpha are not dead dimensions.
     /// </summary>
     public static SweepableEstimator Wad(string labelColumnName = ColumnNames.Label, string featureColumnName = ColumnNames.Features)
     {
         var space = SearchSpace.FromOptions<WadTrainer.Options>();
         space[nameof(WadTrainer.Options.Method)] = new ChoiceOption([.. Enum.GetValues<SemiSupervisedMethod>().Select(m => (object)m.ToString())], nameof(SemiSupervisedMethod.Wad));
+        space[nameof(WadTrainer.Options.Teacher)] = new ChoiceOption([.. Enum.GetValues<TeacherRule>().Select(t => (object)t.ToString())], nameof(TeacherRule.Anchor));
         return SweepableEstimator.Create("Wad", new WadTrainer.Options { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName },
             (ml, o) => ml.SemiSupervised().Trainers.Wad(o), space, runsExclusively: true);
     }

@@ -2,6 +2,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.AutoML;
 using Microsoft.ML.PaperExtensions.FineTuning;
 using Microsoft.ML.PaperExtensions.Runtime;
+using Microsoft.ML.PaperExtensions.SemiSupervised;
 using Microsoft.ML.PaperExtensions.TestSupport;
 using Microsoft.ML.PaperExtensions.Tests.FineTuning;
 using Microsoft.ML.PaperExtensions.Tests.Text;
@@ -324,6 +325,18 @@ public sealed class TaskExperimentTests
         var option = (ChoiceOption)space[nameof(Microsoft.ML.PaperExtensions.SemiSupervised.LabelSpreadingTrainer.Options.StandardizeFeatures)];
         CollectionAssert.AreEquivalent(new object[] { true, false }, option.Values.ToArray());
         Assert.AreEqual(true, space.DefaultParameter[nameof(Microsoft.ML.PaperExtensions.SemiSupervised.LabelSpreadingTrainer.Options.StandardizeFeatures)]);
+    }
+
+    [TestMethod]
+    public void Wad_searches_its_teacher_rule_so_that_the_propagation_options_matter()
+    {
+        // PropagationNeighbors and PropagationAlpha only act with Teacher = Propagation: the teacher is a choice, starting from
+        // WAD's anchor rule, and a sampled Propagation point builds options that carry it.
+        var sweepable = SweepableTrainers.Wad();
+        var option = (ChoiceOption)sweepable.SearchSpace[nameof(WadTrainer.Options.Teacher)];
+        CollectionAssert.AreEquivalent(new object[] { "Anchor", "Propagation" }, option.Values.ToArray());
+        Assert.AreEqual("Anchor", sweepable.SearchSpace.DefaultParameter[nameof(WadTrainer.Options.Teacher)]);
+        CollectionAssert.Contains(sweepable.SearchSpace.Keys.ToArray(), nameof(WadTrainer.Options.PropagationAlpha));
     }
 
     [TestMethod]
