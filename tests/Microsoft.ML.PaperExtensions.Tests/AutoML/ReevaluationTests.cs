@@ -184,13 +184,6 @@ public sealed class ReevaluationTests
         StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => pair.Resample(1)).Message, "cannot be drawn again");
     }
 
-    private sealed class LabelRow
-    {
-        public float Label { get; set; }
-
-        public float X { get; set; }
-    }
-
     [TestMethod]
     public async Task A_pipeline_search_scores_its_best_trials_on_a_second_split_and_refits_the_one_chosen()
     {

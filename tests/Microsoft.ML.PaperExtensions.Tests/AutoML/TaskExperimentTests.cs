@@ -271,13 +271,6 @@ public sealed class TaskExperimentTests
         CollectionAssert.AreEquivalent(Enumerable.Range(0, 10).Select(i => 4f * i).ToArray(), heldOut.ToArray(), "each labelled row is held out once");
     }
 
-    private sealed class LabelRow
-    {
-        public float Label { get; set; }
-
-        public float X { get; set; }
-    }
-
     [TestMethod]
     public async Task Task_experiments_reevaluate_their_best_trials_below_a_thousand_rows_that_can_be_held_out()
     {
