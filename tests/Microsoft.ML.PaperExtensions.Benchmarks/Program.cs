@@ -30,6 +30,13 @@ if (args is ["digits-splits", var folder, .. var more])
     SemiSupervisedQuality.ExportSplits(folder, more.Length > 0 ? int.Parse(more[0], CultureInfo.InvariantCulture) : 5);
     return 0;
 }
+// ./build.sh bench scalar-race <seconds> <other thread: 0 none, 1 allocates in a loop, 2 collects every 100 ms, 3 every 1 ms> <tensor size> <gated: 0|1>:
+// small tensor arithmetic with and without TorchFinalizerGate while another thread allocates (docs/benchmarks.md, "TorchSharp's scalar race").
+if (args is ["scalar-race", var raceSeconds, var raceAllocate, var raceSize, var raceGated])
+{
+    ScalarRaceProbe.Run(int.Parse(raceSeconds, CultureInfo.InvariantCulture), int.Parse(raceAllocate, CultureInfo.InvariantCulture), int.Parse(raceSize, CultureInfo.InvariantCulture), raceGated == "1");
+    return 0;
+}
 // ./build.sh bench automl-quality [seeds: n for 1-n, or first-last] [tasks] [arms]: defaults, random search, the cost-frugal tuner and SMAC on ordinal, lung,
 // veteran and digits at the same budget, scored on held-out rows (AutoMLQuality.cs); CSV on stdout.
 if (args is ["automl-quality", .. var automl])

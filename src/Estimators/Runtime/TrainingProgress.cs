@@ -16,10 +16,14 @@ internal sealed class TrainingMonitor(MLContext mlContext, string componentName,
     /// <summary>The token that cancels the fit.</summary>
     public CancellationToken CancellationToken => cancellationToken;
 
-    /// <summary>Throws <see cref="OperationCanceledException"/> when cancellation was asked for, else reports.</summary>
+    /// <summary>
+    /// Throws <see cref="OperationCanceledException"/> when cancellation was asked for, else reports; a report is also a
+    /// <see cref="TorchFinalizerGate.SafePoint"/> (it is made between steps).
+    /// </summary>
     public void Report(TrainingProgress report)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        TorchFinalizerGate.SafePoint();
         progress?.Report(report);
         var objective = report.Objective is { } o ? $", objective {o:G6}" : "";
         TrainingContext.Log(mlContext, componentName, $"{report.Stage}: step {report.Step} of {report.TotalSteps}{objective}");

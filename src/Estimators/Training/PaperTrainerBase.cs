@@ -52,6 +52,7 @@ public abstract class PaperTrainerBase<TTransformer> : ICancellableEstimator<TTr
         cancellationToken.ThrowIfCancellationRequested();
         var (device, seed) = Runtime;
         var context = new TrainingContext(MLContext, GetType().Name, device, seed, progress, cancellationToken);
+        using (TorchFinalizerGate.Enter())
         using (NewDisposeScope())
         {
             return FitCore(input, context);

@@ -1,4 +1,5 @@
 using Microsoft.ML.PaperExtensions.Numerics;
+using Microsoft.ML.PaperExtensions.Runtime;
 
 namespace Microsoft.ML.PaperExtensions.Ordinal;
 
@@ -76,6 +77,7 @@ internal static class ProximalNewtonSolver
         for (; iteration < MaxOuterIterations; iteration++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            TorchFinalizerGate.SafePoint();
             var (value, gradient, hessian) = problem.Quadratic(phi);
             nll = value;
             kkt = penalty.KktViolation(phi, gradient);

@@ -58,6 +58,7 @@ internal static class LabelSpreadingGraph
         for (long start = 0; start < n; start += block)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            TorchFinalizerGate.SafePoint();
             using var scope = NewDisposeScope();
             var rows = queries.narrow(0, start, Math.Min(block, n - start));
             var (_, indices) = addmm(norms.unsqueeze(0), rows, reference.t(), beta: 1, alpha: -2).topk(k, 1, largest: false, sorted: true);
@@ -120,6 +121,7 @@ internal static class LabelSpreadingGraph
             for (long start = 0; start < n; start += block)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                TorchFinalizerGate.SafePoint();
                 using var inner = NewDisposeScope();
                 parts.Add(Kernel(start, Math.Min(block, n - start)).mm(g).MoveToOuterDisposeScope());
             }
@@ -169,6 +171,7 @@ internal static class LabelSpreadingGraph
         for (; iterations < maxIterations; iterations++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            TorchFinalizerGate.SafePoint();
             using var iteration = NewDisposeScope();
             if (f.sub(previous).abs().sum().item<double>() < tolerance)
             {

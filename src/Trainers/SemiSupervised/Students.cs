@@ -101,7 +101,11 @@ internal sealed class MlpStudent : IStudent
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
-            if (iteration % 100 == 0) _monitor.CancellationToken.ThrowIfCancellationRequested();
+            if (iteration % 100 == 0)
+            {
+                _monitor.CancellationToken.ThrowIfCancellationRequested();
+                TorchFinalizerGate.SafePoint();
+            }
             if (iteration > _settings.IterationsPerRound - 50) recent += loss.item<float>();
         }
         _monitor.Report(new TrainingProgress("student round", roundNumber, totalRounds, recent / Math.Min(50, _settings.IterationsPerRound)));

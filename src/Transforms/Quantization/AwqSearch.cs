@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Microsoft.ML.PaperExtensions.Runtime;
 
 namespace Microsoft.ML.PaperExtensions.Quantization;
 
@@ -36,6 +37,7 @@ internal static class AwqSearch
         for (int i = 0; i < AlphaSteps; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            TorchFinalizerGate.SafePoint();
             using var step = NewDisposeScope();
             var s = Scale(meanAbs, (double)i / AlphaSteps);
             var effective = settings.FakeQuantize(w * s).to_type(ScalarType.Float64) / s.to_type(ScalarType.Float64);
@@ -72,6 +74,7 @@ internal static class AwqSearch
         for (int i = 0; i < ClipSteps; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            TorchFinalizerGate.SafePoint();
             using var step = NewDisposeScope();
             var maxValue = original * (float)(1 - (double)i / (2 * ClipSteps));
             var clipped = grouped.clamp(-maxValue.unsqueeze(-1), maxValue.unsqueeze(-1)).view(outputs, -1).narrow(1, 0, columns);

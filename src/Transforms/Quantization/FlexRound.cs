@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Microsoft.ML.PaperExtensions.Runtime;
 
 namespace Microsoft.ML.PaperExtensions.Quantization;
 
@@ -39,6 +40,7 @@ internal static class FlexRound
         for (int step = 0; step < iterations; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            TorchFinalizerGate.SafePoint();
             using var stepScope = NewDisposeScope();
             foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate * 0.5 * (1 + Math.Cos(Math.PI * step / iterations));
             optimizer.zero_grad();

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Microsoft.ML.PaperExtensions.Runtime;
 using Microsoft.ML.PaperExtensions.Text.Modules;
 using static TorchSharp.torch;
 
@@ -25,6 +26,7 @@ internal sealed class TorchEmbedder : IDisposable
     {
         lock (_gate)
         {
+            using var finalizers = TorchFinalizerGate.Enter();
             using var scope = NewDisposeScope();
             using var grad = no_grad();
             long[] shape = [tokens.Rows, tokens.Length];
