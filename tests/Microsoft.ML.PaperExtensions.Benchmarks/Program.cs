@@ -37,6 +37,13 @@ if (args is ["scalar-race", var raceSeconds, var raceAllocate, var raceSize, var
     ScalarRaceProbe.Run(int.Parse(raceSeconds, CultureInfo.InvariantCulture), int.Parse(raceAllocate, CultureInfo.InvariantCulture), int.Parse(raceSize, CultureInfo.InvariantCulture), raceGated == "1");
     return 0;
 }
+// ./build.sh bench ordinal-ensemble [seeds: n for 1-n, or first-last]: ensemble selection over seven ordinal models against PRESTO's defaults
+// on soup.csv (OrdinalEnsembleProbe.cs); CSV on stdout.
+if (args is ["ordinal-ensemble", .. var ensembleSeeds])
+{
+    OrdinalEnsembleProbe.Run(ensembleSeeds.Length > 0 ? SeedRange(ensembleSeeds[0]) : (1, 10));
+    return 0;
+}
 // ./build.sh bench automl-quality [seeds: n for 1-n, or first-last] [tasks] [arms]: defaults, random search, the cost-frugal tuner and SMAC on ordinal, lung,
 // veteran and digits at the same budget, scored on held-out rows (AutoMLQuality.cs); CSV on stdout.
 if (args is ["automl-quality", .. var automl])
