@@ -230,8 +230,9 @@ internal static class AutoMLCommand
             if (dropMissing)
             {
                 var filtered = ml.Data.FilterRowsByMissingValues(view, [.. Columns.Where(c => c.Kind != DataKind.String && !unlabeled.Contains(c.Name)).Select(c => c.Name)]);
-                dropped = CliRunner.CountRows(view) - CliRunner.CountRows(filtered);
-                if (dropped > 0) Console.Error.WriteLine($"mlnet-papers: dropped {dropped} rows of {source.Path} with missing values.");
+                var total = CliRunner.CountRows(view);
+                dropped = total - CliRunner.CountRows(filtered);
+                if (dropped > 0) Console.Error.WriteLine($"mlnet-papers: dropped {dropped} of {total} rows of {source.Path} with missing values.");
                 view = filtered;
             }
             if (Task == AutoMLTask.Binary)
@@ -280,7 +281,8 @@ internal static class AutoMLCommand
                     {
                         if (fields[j].Length > 0 && labelValues.Add(fields[j])) labelNumeric &= CsvSource.IsNumber(fields[j]);
                     }
-                    else if (firstText[j] < 0 && !CsvSource.IsNumber(fields[j]))
+                    // An empty field is a missing value, not text: loading reports it, or drops the row under --drop-missing.
+                    else if (firstText[j] < 0 && fields[j].Length > 0 && !CsvSource.IsNumber(fields[j]))
                     {
                         firstText[j] = row;
                     }

@@ -53,6 +53,22 @@ public sealed class AutoMLCliTests
     }
 
     [TestMethod]
+    public void MissingFeatureValuesAreAnErrorUnlessDropped()
+    {
+        // lung.csv line 15 has an empty ph.ecog; it used to be rejected as "not a number" even with --drop-missing.
+        string[] args = ["automl", "--task", "survival", "--data", CliProcess.DataFile("lung.csv"), "--time", "time", "--event", "status", "--event-value", "2",
+            "--features", "age,ph.ecog", "--max-trials", "2", "--seed", "1", "--json"];
+        var error = CliProcess.Run(args);
+        Assert.AreEqual(1, error.ExitCode);
+        StringAssert.Contains(error.Error, "lung.csv, line 15: column 'ph.ecog' is empty", "the file, the line and the column");
+
+        var result = CliProcess.Run([.. args, "--drop-missing"]);
+        Assert.AreEqual(0, result.ExitCode, result.Error);
+        StringAssert.Contains(result.Error, "dropped 1 of 228 rows of");
+        Assert.AreEqual("FlexibleSurvival", result.Json().GetProperty("bestTrainer").GetString());
+    }
+
+    [TestMethod]
     public void SurvivalSearchPlacesTheCandidatesAndScoresConcordance()
     {
         var result = CliProcess.Run("automl", "--task", "survival", "--data", CliProcess.DataFile("veteran.csv"), "--time", "time", "--event", "status",
