@@ -19,7 +19,8 @@ namespace Microsoft.ML.PaperExtensions.Runtime;
 /// waits until the finalizer thread is inside that finalizer. From then on no finalizer runs, so no scalar is freed, until
 /// the gate opens: at a <see cref="SafePoint"/> of the only thread inside (between steps, when no native call of ours is in
 /// flight) once <see cref="RecycleInterval"/> has passed, the queued finalizers run and a new sentinel is placed; when the
-/// last thread has left, after <see cref="IdleRelease"/> (so that batches of inference do not pay a collection each). Other
+/// last thread has left, after <see cref="IdleRelease"/> (so that batches of inference in quick succession do not pay a
+/// collection each). Other
 /// finalizers of the process wait as long, at most <see cref="MaxHold"/> after the last sign of progress: that bounds the
 /// wait of a thread that calls <c>GC.WaitForPendingFinalizers</c> (TorchSharp does when an allocation fails) and protects
 /// a step that runs longer only until it reports again. While several threads are inside at once (parallel fits), the
@@ -30,8 +31,11 @@ internal static class TorchFinalizerGate
     /// <summary>How long the gate stays shut before a safe point lets the queued finalizers run.</summary>
     public static readonly TimeSpan RecycleInterval = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long the gate stays shut after the last thread left.</summary>
-    public static readonly TimeSpan IdleRelease = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long the gate stays shut after the last thread left. Short, because the runtime raises <c>ProcessExit</c> on the
+    /// finalizer thread: a process that ends right after a fit waits this long (1 s made a 4 s command 1 s slower).
+    /// </summary>
+    public static readonly TimeSpan IdleRelease = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The longest the gate stays shut without a thread entering or reaching a safe point.</summary>
     public static readonly TimeSpan MaxHold = TimeSpan.FromSeconds(60);
@@ -135,7 +139,7 @@ internal static class TorchFinalizerGate
         {
             signal.ArmedAt = Stopwatch.GetTimestamp();
             signal.Started.Set();
-            while (!signal.Open.Wait(50))
+            while (!signal.Open.Wait(20))
             {
                 var quiet = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastActivity));
                 // TryEnter: a thread that holds the lock may be waiting for this finalizer thread (SafePoint, Enter).
