@@ -31,7 +31,7 @@ if (args is ["digits-splits", var folder, .. var more])
     return 0;
 }
 // ./build.sh bench scalar-race <seconds> <other thread: 0 none, 1 allocates in a loop, 2 collects every 100 ms, 3 every 1 ms> <tensor size> <gated: 0|1>:
-// small tensor arithmetic with and without TorchFinalizerGate while another thread allocates (docs/benchmarks.md, "TorchSharp's scalar race").
+// small tensor arithmetic with and without TorchFinalizerGate while another thread allocates (docs/benchmarks.md, "TorchSharp's scalar race and the finalizer gate").
 if (args is ["scalar-race", var raceSeconds, var raceAllocate, var raceSize, var raceGated])
 {
     ScalarRaceProbe.Run(int.Parse(raceSeconds, CultureInfo.InvariantCulture), int.Parse(raceAllocate, CultureInfo.InvariantCulture), int.Parse(raceSize, CultureInfo.InvariantCulture), raceGated == "1");

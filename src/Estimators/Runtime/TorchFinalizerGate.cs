@@ -9,22 +9,23 @@ namespace Microsoft.ML.PaperExtensions.Runtime;
 /// </summary>
 /// <remarks>
 /// <para>Why: TorchSharp 0.107 turns every number in tensor arithmetic into a finalizable <c>Scalar</c> (<c>1 - x</c>,
-/// <c>x * 2.5</c>, <c>clamp_min(1e-12)</c>, and the implicit <c>alpha = 1</c> of every <c>a + b</c> and <c>a - b</c>) and
-/// passes only its native pointer to libtorch, with nothing keeping the managed object alive during the call. A garbage
-/// collection started by any other thread while the call runs can collect it, and the finalizer thread then frees the native
-/// scalar under libtorch's feet: "Expected false to be true" (c10 Scalar::toDouble) or "Unknown scalar type", and in
-/// principle a wrong value. Measured (<c>./build.sh bench scalar-race</c>, docs/benchmarks.md "TorchSharp's scalar race"):
-/// with one other thread collecting every 100 ms, a loop of small tensor operations failed after 8 collections.</para>
-/// <para>How: the first thread to enter drops a sentinel object whose finalizer blocks, forces a generation-0 collection, and
-/// waits until the finalizer thread is inside that finalizer. From then on no finalizer runs, so no scalar is freed, until
-/// the gate opens: at a <see cref="SafePoint"/> of the only thread inside (between steps, when no native call of ours is in
-/// flight) once <see cref="RecycleInterval"/> has passed, the queued finalizers run and a new sentinel is placed; when the
-/// last thread has left, after <see cref="IdleRelease"/> (so that batches of inference in quick succession do not pay a
-/// collection each). Other
-/// finalizers of the process wait as long, at most <see cref="MaxHold"/> after the last sign of progress: that bounds the
-/// wait of a thread that calls <c>GC.WaitForPendingFinalizers</c> (TorchSharp does when an allocation fails) and protects
-/// a step that runs longer only until it reports again. While several threads are inside at once (parallel fits), the
-/// queued finalizers run when all but one have left.</para>
+/// <c>x * 2.5</c>, <c>clamp_min(1e-12)</c>, and the implicit <c>alpha = 1</c> of every <c>a + b</c> and <c>a - b</c>)
+/// and passes only its native pointer to libtorch, with nothing keeping the managed object alive during the call. A
+/// garbage collection started by any other thread while the call runs can collect it, and the finalizer thread then
+/// frees the native scalar under libtorch's feet: "Expected false to be true" (c10 Scalar::toDouble) or "Unknown scalar
+/// type", and in principle a wrong value. Measured (<c>./build.sh bench scalar-race</c>, docs/benchmarks.md
+/// "TorchSharp's scalar race and the finalizer gate"): with one other thread collecting every 100 ms, a loop of small
+/// tensor operations failed after 8 collections.</para>
+/// <para>How: the first thread to enter drops a sentinel object whose finalizer blocks, forces a collection of the
+/// sentinel's generation, and waits until the finalizer thread is inside that finalizer. From then on no finalizer
+/// runs, so no scalar is freed, until the gate opens: at a <see cref="SafePoint"/> of the only thread inside (between
+/// steps, when no native call of ours is in flight) once <see cref="RecycleInterval"/> has passed, the queued
+/// finalizers run and a new sentinel is placed; when the last thread has left, after <see cref="IdleRelease"/> (so that
+/// batches of inference in quick succession do not pay a collection each). Other finalizers of the process wait as
+/// long, at most <see cref="MaxHold"/> after the last sign of progress: that bounds the wait of a thread that calls
+/// <c>GC.WaitForPendingFinalizers</c> (TorchSharp does when an allocation fails) and protects a step that runs longer
+/// only until it reports again. While several threads are inside at once (parallel fits), the queued finalizers run
+/// when all but one have left.</para>
 /// </remarks>
 internal static class TorchFinalizerGate
 {

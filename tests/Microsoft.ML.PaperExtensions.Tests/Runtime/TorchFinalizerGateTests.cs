@@ -5,11 +5,12 @@ namespace Microsoft.ML.PaperExtensions.Tests.Runtime;
 
 /// <summary>
 /// TorchSharp 0.107 lets a collection on another thread free the temporary Scalars of tensor arithmetic while libtorch reads
-/// them. How often that hits depends on load: with <c>TorchFinalizerGate.Enter()</c> removed, the loop of the first test
-/// failed within its 3 s in 2 runs of 2 beside a benchmark, and with collections as fast as one thread can start them in 3
-/// of 3 on a quiet machine, but passed 3 of 3 there at one per millisecond. The second test checks the mechanism itself
-/// (no finalizer runs while the gate is shut), which does not depend on luck. docs/benchmarks.md, "TorchSharp's scalar
-/// race", has the benchmark.
+/// them. How often that hits depends on load. With <c>TorchFinalizerGate.Enter()</c> removed, the first test's loop failed
+/// in 2 runs of 2 beside a benchmark (one collection per 2 ms then) and in 3 of 3 on a quiet machine with collections as fast
+/// as one thread can start them; on a quiet machine at one collection per millisecond the same loop in the benchmark ran
+/// 5 s without failing 3 times of 3, so there this test can pass without the gate. The second test checks the mechanism
+/// itself (no finalizer runs while the gate is shut), which does not depend on luck. The benchmark: docs/benchmarks.md,
+/// "TorchSharp's scalar race and the finalizer gate".
 /// </summary>
 [TestClass]
 public sealed class TorchFinalizerGateTests
