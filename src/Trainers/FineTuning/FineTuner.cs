@@ -78,7 +78,6 @@ internal static class FineTuner
             foreach (var batch in Batches(lengths, settings.BatchSize, generator))
             {
                 context.CancellationToken.ThrowIfCancellationRequested();
-                TorchFinalizerGate.SafePoint();
                 double rate = settings.LearningRate * (step < warmup ? (step + 1.0) / (warmup + 1) : Math.Max(0, (totalSteps - step) / (double)Math.Max(1, totalSteps - warmup)));
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
                 using var scope = NewDisposeScope();

@@ -251,7 +251,6 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         for (var f = 0; f < folds; f++)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            TorchFinalizerGate.SafePoint();
             var train = Enumerable.Range(0, labeled.Count).Where(i => fold[i] != f).ToList();
             var held = Enumerable.Range(0, labeled.Count).Where(i => fold[i] == f).ToList();
             var heldRows = held.Select(i => labeled[i]).ToArray();

@@ -166,7 +166,6 @@ public sealed class WeightQuantizationEstimator : PaperTrainerBase<QuantizedText
         while (texts.Count < wanted && cursor.MoveNext())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            TorchFinalizerGate.SafePoint();
             text(ref value);
             texts.Add(value.ToString());
             if (pair is not null)

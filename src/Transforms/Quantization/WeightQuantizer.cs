@@ -58,7 +58,6 @@ internal static class WeightQuantizer
             foreach (var (path, recorder) in recorders)
             {
                 context.CancellationToken.ThrowIfCancellationRequested();
-                TorchFinalizerGate.SafePoint();
                 using var scope = NewDisposeScope();
                 var w = ((Linear)recorder.Inner).weight!.detach().cpu();
                 var (layer, report) = LayerQuantizer.Quantize(path, w, inputs[path], settings, saliency?[path].cpu(), context.CancellationToken);
@@ -99,7 +98,6 @@ internal static class WeightQuantizer
         for (int i = 0; i < batches.Count; i++)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            TorchFinalizerGate.SafePoint();
             using var scope = NewDisposeScope();
             bool heldOut = i >= fit;
             foreach (var (path, recorder) in recorders)
@@ -142,7 +140,6 @@ internal static class WeightQuantizer
             for (int i = 0; i < batches.Count; i++)
             {
                 context.CancellationToken.ThrowIfCancellationRequested();
-                TorchFinalizerGate.SafePoint();
                 using var scope = NewDisposeScope();
                 var b = batches[i];
                 var mask = tensor(b.AttentionMask, [1, b.Length], device: device);
