@@ -128,7 +128,8 @@ internal static class AutoMLQuality
         }
     }
 
-    private static (IDataView Train, IDataView Test) Holdout(IDataView data, int seed)
+    /// <summary>The task's split of a seed: 30 % of the rows for the test, the rest for the search.</summary>
+    internal static (IDataView Train, IDataView Test) Holdout(IDataView data, int seed)
     {
         var split = DatasetSplit.Random(data, 0.3, seed + 1000);
         return split.Folds[0];

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML.PaperExtensions.AutoML;
+using Microsoft.ML.PaperExtensions.Metrics;
 using Microsoft.ML.PaperExtensions.TestSupport;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Transforms;
@@ -29,7 +30,7 @@ internal static class OrdinalEnsembleProbe
             var data = SoupFeatures.Load(ml, Path.Combine(AppContext.BaseDirectory, "data", "soup.csv"));
             var toKey = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(data);
             data = ml.Data.Cache(toKey.Transform(data));
-            var (train, test) = DatasetSplit.Random(data, 0.3, seed + 1000).Folds[0];
+            var (train, test) = AutoMLQuality.Holdout(data, seed);
             train = ml.Data.Cache(train);
             var library = new (string Name, Func<IEstimator<ITransformer>> Make)[]
             {
@@ -43,16 +44,17 @@ internal static class OrdinalEnsembleProbe
             };
             var folds = DatasetSplit.CrossValidation(train, 3, seed).Folds;
             int[] L(IDataView v) => v.GetColumn<uint>("Label").Select(l => (int)l - 1).ToArray();
-            double[][] S(IDataView v) => v.GetColumn<VBuffer<float>>("Score").Select(b => b.DenseValues().Select(x => (double)x).ToArray()).ToArray();
+            // Row-major n x 6 probabilities, as ProbabilityMetrics takes them.
+            double[] S(IDataView v) => v.GetColumn<VBuffer<float>>("Score").SelectMany(b => b.DenseValues().Select(x => (double)x)).ToArray();
             var oofLabels = folds.SelectMany(f => L(f.Validation)).ToArray();
             var oof = library.Select(m => folds.SelectMany(f => S(m.Make().Fit(f.Train).Transform(f.Validation))).ToArray()).ToArray();
             var testScores = library.Select(m => S(m.Make().Fit(train).Transform(test))).ToArray();
             var testLabels = L(test);
-            static double Brier(double[][] p, int[] y) => Enumerable.Range(0, y.Length).Average(i => Enumerable.Range(0, 6).Sum(c => Math.Pow(p[i][c] - (c == y[i] ? 1 : 0), 2)));
-            static double[][] Blend(double[][][] scores, int[] counts)
+            static double Brier(double[] p, int[] y) => ProbabilityMetrics.BrierScore(p, y, 6);
+            static double[] Blend(double[][] scores, int[] counts)
             {
                 var total = counts.Sum();
-                return Enumerable.Range(0, scores[0].Length).Select(i => Enumerable.Range(0, 6).Select(c => Enumerable.Range(0, counts.Length).Sum(m => counts[m] * scores[m][i][c]) / total).ToArray()).ToArray();
+                return Enumerable.Range(0, scores[0].Length).Select(j => Enumerable.Range(0, counts.Length).Sum(m => counts[m] * scores[m][j]) / total).ToArray();
             }
             var oofBrier = oof.Select(o => Brier(o, oofLabels)).ToArray();
             var best = Array.IndexOf(oofBrier, oofBrier.Min());
