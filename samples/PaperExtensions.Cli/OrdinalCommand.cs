@@ -43,6 +43,7 @@ internal static class OrdinalCommand
         });
         command.SetAction((parse, cancellation) =>
         {
+            if (parse.GetValue(folds) < 2) throw new ArgumentException($"--cv-folds must be at least 2, but is {parse.GetValue(folds)}.");
             var progress = new ConsoleProgress();
             var source = CsvSource.Open(parse.GetValue(data)!);
             var numeric = parse.GetValue(features) is { } f ? source.Columns(f, "--features") : [];

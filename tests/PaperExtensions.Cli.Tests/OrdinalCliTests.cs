@@ -65,6 +65,14 @@ public sealed class OrdinalCliTests
         Assert.AreEqual(2, both.ExitCode);
         StringAssert.Contains(both.Error, "--lambda and --cv-folds exclude each other");
 
+        // It used to reach the trainer and come back as "NumberOfFolds must be at least 2", an option the command line does not have.
+        var oneFold = CliProcess.Run("ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS", "--categorical", "PROD", "--cv-folds", "0");
+        Assert.AreEqual(1, oneFold.ExitCode, oneFold.Error);
+        StringAssert.Contains(oneFold.Error, "--cv-folds must be at least 2, but is 0");
+        var foldsNotANumber = CliProcess.Run("ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS", "--categorical", "PROD", "--cv-folds", "x");
+        Assert.AreEqual(2, foldsNotANumber.ExitCode, foldsNotANumber.Error);
+        StringAssert.Contains(foldsNotANumber.Error, "Cannot parse argument 'x' for option '--cv-folds'");
+
         // A value that is no number used to crash the command-line validator with an unhandled exception.
         var notANumber = CliProcess.Run("ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS", "--categorical", "PROD", "--lambda", "x");
         Assert.AreEqual(2, notANumber.ExitCode, notANumber.Error);
