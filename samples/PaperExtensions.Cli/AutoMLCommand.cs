@@ -37,12 +37,13 @@ internal static class AutoMLCommand
         tuner.AcceptOnlyFromAmong("cfo", "smac", "random", "grid");
         var metric = new Option<string?>("--metric") { Description = "ordinal: brier (default), rps, rarebrier, qwk; survival: cindex (default), ibs, loglik; semisupervised, multiclass, binary: accuracy (default), macrof1, logloss; regression: rmse (default), r2." };
         var folds = new Option<int>("--cv-folds") { Description = "Folds of the cross-validation that scores each trial; 0 holds out 20 % instead.", DefaultValueFactory = _ => 5 };
+        var ensemble = new Option<int?>("--ensemble") { Description = "ordinal, multiclass, semisupervised: average up to n trials' class probabilities when that scores better than the best trial (ensemble selection); 0 turns it off. Default: 20 for ordinal, off otherwise." };
         var dropMissing = new Option<bool>("--drop-missing") { Description = "Drop rows with an empty field in a used column (the count is reported); otherwise they are an error." };
         var seed = CliRunner.SeedOption();
         var json = CliRunner.JsonOption();
         var command = new Command("automl", "Search the trainers of a task (ours and ML.NET's) and their options on a CSV file; report the best pipeline and every trial.")
         {
-            task, data, label, features, categorical, time, eventColumn, eventValue, test, budget, maxTrials, tuner, metric, folds, dropMissing, seed, json,
+            task, data, label, features, categorical, time, eventColumn, eventValue, test, budget, maxTrials, tuner, metric, folds, ensemble, dropMissing, seed, json,
         };
         command.Validators.Add(result =>
         {
@@ -60,6 +61,11 @@ internal static class AutoMLCommand
             if (parse.GetValue(maxTrials) is < 1) throw new ArgumentException($"--max-trials must be at least 1, but is {parse.GetValue(maxTrials)}.");
             if (parse.GetValue(folds) is 1 or < 0) throw new ArgumentException($"--cv-folds must be 0 (a 20 % holdout) or at least 2, but is {parse.GetValue(folds)}.");
             var taskKind = Tasks[parse.GetValue(task)!];
+            if (parse.GetValue(ensemble) is { } steps && (steps < 0 || steps > 1 && taskKind is not (AutoMLTask.Ordinal or AutoMLTask.Multiclass or AutoMLTask.SemiSupervised)))
+            {
+                throw new ArgumentException(steps < 0 ? $"--ensemble must be 0 (off) or more, but is {steps}."
+                    : $"--ensemble averages class probabilities: it applies to --task ordinal, multiclass or semisupervised, not {parse.GetValue(task)}.");
+            }
             var metricName = parse.GetValue(metric);
             // A wrong metric is an error before any data is read.
             _ = AutoMLMetric.For(taskKind, metricName);
@@ -89,6 +95,7 @@ internal static class AutoMLCommand
                 .SetTrainingTimeInSeconds(parse.GetValue(budget))
                 .SetMonitor(new ConsoleMonitor());
             if (parse.GetValue(maxTrials) is { } max) experiment.SetMaxModelToExplore(max);
+            if (parse.GetValue(ensemble) is { } ensembleSteps) experiment.SetEnsemble(ensembleSteps, options.LabelColumnName);
             _ = parse.GetValue(tuner) switch
             {
                 "random" => experiment.SetRandomSearchTuner(),
@@ -129,6 +136,8 @@ internal static class AutoMLCommand
                 BestMetric = best.Metric,
                 // The mean over its draws of the split when the best trials were re-evaluated; null otherwise.
                 SelectionMetric = double.IsNaN(best.SelectionMetric) ? (double?)null : best.SelectionMetric,
+                // When an average of trials scored better than the best one (--ensemble): its trials and weights; null otherwise.
+                Ensemble = best.Ensemble?.Select(m => new { Trial = m.Trial.TrialSettings.TrialId, Trainer = m.Trial.TrainerName, m.Weight }).ToList(),
                 TestMetric = testMetric,
                 Trials = trials.Count,
                 Seconds = Math.Round(watch.Elapsed.TotalSeconds, 2),
@@ -150,7 +159,10 @@ internal static class AutoMLCommand
                     Markup.Escape(t.Error ?? (t.ReevaluationOf is { } of ? $"{t.Status}, trial {of} on another draw" : t.Status)));
             }
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine($"best: {Markup.Escape(best.TrainerName ?? "")} {Markup.Escape(report.BestParameters.ToString())}, {scorer.Name} {best.Metric:F4}" +
+            var bestText = best.Ensemble is { } members
+                ? "an average of " + string.Join(", ", members.Select(m => $"trial {m.Trial.TrialSettings.TrialId} ({m.Trial.TrainerName}) x {m.Weight:F2}"))
+                : $"{best.TrainerName} {report.BestParameters}";
+            AnsiConsole.MarkupLine($"best: {Markup.Escape(bestText)}, {scorer.Name} {best.Metric:F4}" +
                                    (report.SelectionMetric is { } mean ? $", {mean:F4} over two or more draws of the folds" : "") + " " +
                                    $"({(options.NumberOfFolds == 0 ? "20 % holdout" : $"{options.NumberOfFolds}-fold CV")})" +
                                    (testMetric is { } v ? $", test {scorer.Name} {v:F4}" : "") + $"; {trials.Count} trials in {report.Seconds:F1} s");

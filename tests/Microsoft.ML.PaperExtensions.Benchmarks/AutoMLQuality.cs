@@ -36,8 +36,8 @@ internal static class AutoMLQuality
 
     public static void Run((int First, int Last) seeds, string[] tasks, string[] arms)
     {
-        foreach (var arm in arms.Where(a => a is not ("defaults" or "random" or "cfo" or "smac")))
-            throw new ArgumentException($"Unknown arm '{arm}': defaults, random, cfo or smac.");
+        foreach (var arm in arms.Where(a => a is not ("defaults" or "random" or "cfo" or "smac" or "cfo-single")))
+            throw new ArgumentException($"Unknown arm '{arm}': defaults, random, cfo, smac or cfo-single.");
         Console.WriteLine("task,seed,arm,metric,value,trials,seconds,best,validation,parameter");
         foreach (var task in tasks)
         {
@@ -61,6 +61,7 @@ internal static class AutoMLQuality
                     {
                         "random" => experiment.SetRandomSearchTuner(),
                         "smac" => experiment.SetSmacTuner(),
+                        "cfo-single" => experiment.SetCostFrugalTuner().SetEnsemble(0),
                         _ => experiment.SetCostFrugalTuner(),
                     };
                     var best = experiment.RunAsync().GetAwaiter().GetResult();

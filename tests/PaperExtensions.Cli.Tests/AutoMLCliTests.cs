@@ -16,12 +16,40 @@ public sealed class AutoMLCliTests
         Assert.AreEqual(6, table.Count);
         CollectionAssert.AreEqual(new[] { "Presto", "ProportionalOdds", "LbfgsMaximumEntropy", "SdcaMaximumEntropy", "LightGbm" },
             table.Take(5).Select(t => t.GetProperty("trainer").GetString()).ToArray());
+        // Ordinal averages trials when that scores better (ensemble selection, on by default): then the best is below every trial.
         var best = json.GetProperty("bestMetric").GetDouble();
-        Assert.AreEqual(table.Min(t => t.GetProperty("metric").GetDouble()), best, 1e-12);
+        var bestTrial = table.Min(t => t.GetProperty("metric").GetDouble());
+        if (json.GetProperty("bestTrainer").GetString() == "Ensemble")
+        {
+            var members = json.GetProperty("ensemble").EnumerateArray().ToList();
+            Assert.IsTrue(members.Count >= 2 && best < bestTrial, $"{members.Count} members, {best} against {bestTrial}");
+            Assert.AreEqual(1, members.Sum(m => m.GetProperty("weight").GetDouble()), 1e-9);
+        }
+        else
+        {
+            Assert.AreEqual(bestTrial, best, 1e-12);
+            Assert.AreEqual(System.Text.Json.JsonValueKind.Null, json.GetProperty("ensemble").ValueKind);
+        }
         Assert.IsTrue(json.GetProperty("bestParameters").EnumerateObject().Any() || json.GetProperty("bestTrainer").GetString() == "ProportionalOdds");
         // Scored on rows it was refitted on: no worse than the cross-validated estimate by much, and below the uniform 5/6.
         Assert.IsTrue(json.GetProperty("testMetric").GetDouble() is > 0.3 and < 0.8, json.GetProperty("testMetric").ToString());
         StringAssert.Contains(result.Error, "trial 0 Presto");
+    }
+
+    [TestMethod]
+    public void EnsembleOffReturnsTheBestTrialAndIsRefusedWhereThereAreNoClassProbabilities()
+    {
+        var off = CliProcess.Run("automl", "--task", "ordinal", "--data", CliProcess.DataFile("soup.csv"), "--label", "SURENESS",
+            "--features", "PRODID,DAY,EASY", "--max-trials", "5", "--time-budget", "900", "--cv-folds", "3", "--ensemble", "0", "--json");
+        Assert.AreEqual(0, off.ExitCode, off.Error);
+        var json = off.Json();
+        Assert.AreNotEqual("Ensemble", json.GetProperty("bestTrainer").GetString());
+        Assert.AreEqual(json.GetProperty("trialTable").EnumerateArray().Min(t => t.GetProperty("metric").GetDouble()), json.GetProperty("bestMetric").GetDouble(), 1e-12);
+
+        var survival = CliProcess.Run("automl", "--task", "survival", "--data", CliProcess.DataFile("lung.csv"), "--time", "time", "--event", "status",
+            "--event-value", "2", "--features", "age", "--ensemble", "5");
+        Assert.AreEqual(1, survival.ExitCode);
+        StringAssert.Contains(survival.Error, "--ensemble averages class probabilities: it applies to --task ordinal, multiclass or semisupervised, not survival");
     }
 
     [TestMethod]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Data;
+using Microsoft.ML.PaperExtensions.Data;
 using Microsoft.ML.PaperExtensions.Runtime;
 
 namespace Microsoft.ML.PaperExtensions.AutoML;
@@ -40,6 +41,8 @@ public sealed class AutoMLExperiment
     private int? _seed;
     private int _reevaluatedTrials;
     private int _reevaluationDraws = 1;
+    private int _ensembleSteps;
+    private string _ensembleLabel = ColumnNames.Label;
     private ITransformer? _fittedPrefix;
 
     internal AutoMLExperiment(MLContext mlContext) => _mlContext = mlContext;
@@ -221,6 +224,38 @@ public sealed class AutoMLExperiment
         return this;
     }
 
+    /// <summary>
+    /// After the search, averages the class probabilities of several trials when that scores better than the best trial alone:
+    /// Caruana et al.'s ensemble selection on the trials' validation probabilities (<see cref="EnsembleLibrary"/>). The result is
+    /// then not one of <see cref="Trials"/>: its <see cref="TrialResult.Ensemble"/> lists the trials and weights, its metric is
+    /// the average's on the same validation rows, and its model an <see cref="EnsembleModel"/> whose members are refitted as the
+    /// best trial is (on all rows under cross-validation; after the budget, as that refit is).
+    /// </summary>
+    /// <remarks>
+    /// <para>Why: where several trainers score alike (ordinal soup.csv: PRESTO, L-BFGS, LightGBM within the noise of
+    /// cross-validation), the best of them by validation score is mostly the luckiest, while an average of different models is
+    /// better than each on new rows (docs/benchmarks.md, "AutoML", "Ensemble selection in the engine"). The task experiment
+    /// for ordinal data turns it on.</para>
+    /// <para>Needs the default trial runner, a key label and trials that write a <c>Score</c> vector of one probability per
+    /// class (classification pipelines); a trial that writes none fails with an error that says so. The best 32 trials by
+    /// loss keep their validation probabilities (32 x validation rows x classes floats); the selection starts from the
+    /// returned single trial (the search's best, or the final re-evaluation's choice) and adds a trial, with replacement, while
+    /// an addition lowers the metric's loss, at most <paramref name="steps"/> - 1 times.</para>
+    /// </remarks>
+    /// <param name="steps">The most trials in the average, counted with repetition (a trial added twice weighs twice); 0 or 1 turns the ensemble off (the default of a bare experiment).</param>
+    /// <param name="labelColumnName">The key label the probabilities are indexed by.</param>
+    public AutoMLExperiment SetEnsemble(int steps = 20, string labelColumnName = ColumnNames.Label)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        ArgumentException.ThrowIfNullOrWhiteSpace(labelColumnName);
+        _ensembleSteps = steps;
+        _ensembleLabel = labelColumnName;
+        return this;
+    }
+
+    // The trials whose validation probabilities an ensemble selection keeps.
+    private const int EnsembleLibraryCapacity = 32;
+
     /// <summary>The seed of the tuner, the split and the trials; by default one drawn from the MLContext.</summary>
     public AutoMLExperiment SetSeed(int seed)
     {
@@ -252,6 +287,14 @@ public sealed class AutoMLExperiment
     {
         var split = _runner is null ? (_split ?? throw new InvalidOperationException("Set a dataset (SetDataset) before running."))(Seed) : null;
         var runner = _runner ?? DefaultRunner(split!);
+        EnsembleLibrary? library = null;
+        if (_ensembleSteps > 1)
+        {
+            if (runner is not SweepablePipelineRunner defaultRunner || split is null)
+                throw new InvalidOperationException("An ensemble (SetEnsemble) needs the default trial runner, which keeps the trials' validation probabilities; with a runner of your own, call SetEnsemble(0).");
+            library = new EnsembleLibrary(split, _ensembleLabel, EnsembleLibraryCapacity);
+            defaultRunner.Ensemble = library;
+        }
         var tuner = _tuner ?? (_tunerFactory ?? ((space, seed) => new CostFrugalTuner(space, seed)))(
             _pipeline?.SearchSpace ?? throw new InvalidOperationException("Set a pipeline (SetPipeline) or a tuner (SetTuner) before running."), Seed);
         lock (_gate) _trials.Clear();
@@ -271,7 +314,7 @@ public sealed class AutoMLExperiment
             MaxTrials = reevaluated == 0 || _maxTrials == int.MaxValue ? _maxTrials : _maxTrials - reevaluated * _reevaluationDraws,
             Reevaluated = reevaluated,
         };
-        await Task.WhenAll(Enumerable.Range(0, _parallelTrials).Select(_ => Task.Run(() => Worker(runner, tuner, state, search.Token, cancellationToken), CancellationToken.None)));
+        await Task.WhenAll(Enumerable.Range(0, _parallelTrials).Select(_ => Task.Run(() => Worker(runner, tuner, state, library, search.Token, cancellationToken), CancellationToken.None)));
 
         var best = state.Best;
         if (best is null)
@@ -303,9 +346,20 @@ public sealed class AutoMLExperiment
                 best = chosen;
             }
         }
+        if (library is not null && !cancellationToken.IsCancellationRequested)
+        {
+            var (members, metric, foldMetrics) = library.Select(best, _metric!, _mlContext, _ensembleSteps);
+            if (members.Count > 1)
+            {
+                var single = best;
+                best = await FitEnsemble((SweepablePipelineRunner)runner, split!, single, members, metric, foldMetrics, library.ClassCount, state.Started, cancellationToken);
+                TrainingContext.Log(_mlContext, nameof(AutoMLExperiment), $"ensemble of {members.Count} trials ({string.Join(", ", members.Select(m => $"trial {m.Trial.TrialSettings.TrialId} x {m.Weight:G3}"))}): " +
+                    $"{_metric!.Name} {metric:G6} against {single.Metric:G6} for trial {single.TrialSettings.TrialId} alone");
+            }
+        }
         // Under cross-validation the best parameter is refitted on all rows, unless the caller cancelled: then the best
         // trial's model (fitted without its last fold) is returned at once.
-        if (split?.RefitData is not null && runner is SweepablePipelineRunner pipelineRunner && !cancellationToken.IsCancellationRequested)
+        if (best.Ensemble is null && split?.RefitData is not null && runner is SweepablePipelineRunner pipelineRunner && !cancellationToken.IsCancellationRequested)
         {
             (best.Model as IDisposable)?.Dispose();
             best.Model = await Task.Run(() => pipelineRunner.Refit(best.TrialSettings, cancellationToken), CancellationToken.None);
@@ -314,6 +368,57 @@ public sealed class AutoMLExperiment
         TrainingContext.Log(_mlContext, nameof(AutoMLExperiment), $"{_trials.Count} trials in {watch.Elapsed.TotalSeconds:F1} s; best: trial {best.TrialSettings.TrialId}, " +
             $"{_metric?.Name ?? "metric"} {best.Metric:G6}, {best.TrialSettings.Parameter}");
         return best;
+    }
+
+    /// <summary>
+    /// Fits the members of a selected ensemble as the best trial alone would be (refitted on all rows under cross-validation,
+    /// else on the holdout's training rows, the best trial's model reused) and returns the result that stands for the ensemble.
+    /// </summary>
+    private async Task<TrialResult> FitEnsemble(SweepablePipelineRunner runner, DatasetSplit split, TrialResult best, IReadOnlyList<EnsembleMember> members,
+        double metric, IReadOnlyList<double> foldMetrics, int classCount, int trialId, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        var models = new List<ITransformer>();
+        try
+        {
+            foreach (var member in members)
+            {
+                if (split.RefitData is not null)
+                    models.Add(await Task.Run(() => runner.Refit(member.Trial.TrialSettings, cancellationToken), CancellationToken.None));
+                else if (ReferenceEquals(member.Trial, best) && best.Model is { } model)
+                {
+                    models.Add(model);
+                    best.Model = null;
+                }
+                else
+                    models.Add((await runner.RunAsync(member.Trial.TrialSettings, cancellationToken)).Model!);
+            }
+        }
+        catch
+        {
+            foreach (var model in models) (model as IDisposable)?.Dispose();
+            throw;
+        }
+        (best.Model as IDisposable)?.Dispose();
+        best.Model = null;
+        var schema = (split.RefitData ?? split.Folds[0].Train).Schema;
+        var label = schema[_ensembleLabel];
+        var ensemble = new EnsembleModel(_mlContext, models, [.. members.Select(m => m.Weight)], schema, KeyClassNames.Read(label, classCount));
+        // The parameter names each member: {"Trainer":"Ensemble","Ensemble":{"Member01":{"Trial":7,"Weight":0.5,...the trial's parameter}}}.
+        var described = members.Select((m, i) => new KeyValuePair<string, object>($"Member{i + 1:D2}", new Parameter(
+            m.Trial.TrialSettings.Parameter.Append(new("Trial", m.Trial.TrialSettings.TrialId)).Append(new("Weight", m.Weight)))));
+        var parameter = new Parameter([new(BranchSearchSpace.BranchKey, "Ensemble"), new("Ensemble", new Parameter(described))]);
+        return new TrialResult
+        {
+            TrialSettings = new TrialSettings(trialId, parameter),
+            Status = TrialStatus.Completed,
+            Metric = metric,
+            Loss = _metric!.IsMaximize ? -metric : metric,
+            FoldMetrics = foldMetrics,
+            Model = ensemble,
+            Ensemble = members,
+            DurationInMilliseconds = watch.Elapsed.TotalMilliseconds,
+        };
     }
 
     // ML.NET wraps an error raised on its cursor threads ("Event we were waiting on was subject to an exception"); the
@@ -393,7 +498,7 @@ public sealed class AutoMLExperiment
         public TrialResult? Best;
     }
 
-    private async Task Worker(ITrialRunner runner, ITuner tuner, SearchState state, CancellationToken search, CancellationToken caller)
+    private async Task Worker(ITrialRunner runner, ITuner tuner, SearchState state, EnsembleLibrary? library, CancellationToken search, CancellationToken caller)
     {
         while (true)
         {
@@ -424,6 +529,8 @@ public sealed class AutoMLExperiment
             var result = await RunTrial(token => runner.RunAsync(settings, token), settings, search, caller);
             lock (_gate)
             {
+                if (result.ValidationScores is { } scores && result.Status == TrialStatus.Completed) library?.Add(result, scores);
+                result.ValidationScores = null;
                 tuner.Update(result);
                 _trials.Add(result);
                 if (result.Status == TrialStatus.Completed)

@@ -45,6 +45,9 @@ public sealed class SweepablePipelineRunner : IResamplingTrialRunner
     /// <inheritdoc />
     public bool CanResample => _split.CanResample;
 
+    /// <summary>Set by the experiment when it selects an ensemble: the search's trials keep their validation probabilities.</summary>
+    internal EnsembleLibrary? Ensemble { get; set; }
+
     // Draw r of the split (r >= 1), made once and shared by every parameter scored on it.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Lazy<DatasetSplit>> _resamples = new();
 
@@ -100,16 +103,19 @@ public sealed class SweepablePipelineRunner : IResamplingTrialRunner
     {
         using var limit = ThreadsPerTrial is { } threads ? ThreadPolicy.LimitTo(threads) : null;
         var metrics = new List<double>(split.Folds.Count);
+        var scores = Ensemble is not null && ReferenceEquals(split, _split) ? new List<float[]>(split.Folds.Count) : null;
         var trialContext = TrialContext(settings);
         ITransformer? model = null;
         foreach (var (train, validation) in split.Folds)
         {
             (model as IDisposable)?.Dispose();
             model = Fit(trialContext, settings, train, cancellationToken);
-            var value = _metric.Evaluate(trialContext, model.Transform(validation));
+            var scored = model.Transform(validation);
+            var value = _metric.Evaluate(trialContext, scored);
             if (!double.IsFinite(value))
                 throw new InvalidOperationException($"The metric '{_metric.Name}' is {value} on the validation rows of fold {metrics.Count + 1}.");
             metrics.Add(value);
+            scores?.Add(Ensemble!.ReadScores(scored));
         }
         var mean = metrics.Average();
         return new TrialResult
@@ -120,6 +126,7 @@ public sealed class SweepablePipelineRunner : IResamplingTrialRunner
             Loss = _metric.IsMaximize ? -mean : mean,
             FoldMetrics = metrics,
             Model = model,
+            ValidationScores = scores,
         };
     }
 

@@ -58,6 +58,15 @@ public sealed class TrialResult
     /// </summary>
     public double SelectionMetric { get; internal set; } = double.NaN;
 
+    /// <summary>
+    /// For the result of an ensemble (<see cref="AutoMLExperiment.SetEnsemble"/>): the search trials averaged and their weights,
+    /// the largest first; <see cref="Model"/> is then an <see cref="EnsembleModel"/>. Null for a single trial.
+    /// </summary>
+    public IReadOnlyList<EnsembleMember>? Ensemble { get; internal set; }
+
+    /// <summary>With an ensemble on: the class probabilities of each fold's validation rows, until the experiment keeps them.</summary>
+    internal IReadOnlyList<float[]>? ValidationScores { get; set; }
+
     /// <summary>The pipeline branch (trainer) the parameter chose, or null for a space without branches.</summary>
     public string? TrainerName => TrialSettings.Parameter.TryGetValue(BranchSearchSpace.BranchKey, out var name) ? name as string : null;
 }

@@ -139,6 +139,9 @@ public static class AutoMLTaskExtensions
         // Small data: the best trial's validation score is noisy and the best of many is mostly the luckiest; the five best are
         // scored again on another draw of the split and chosen by the mean (see AutoMLExperiment.SetFinalReevaluation).
         if (split.HeldOutRowCount < SmallDataRows) experiment.SetFinalReevaluation(5, 1);
+        // Ordinal: PRESTO, L-BFGS and LightGBM score alike on soup.csv and no single one chosen by cross-validation beats PRESTO's
+        // defaults, while an average of several does (docs/benchmarks.md, "Ensemble selection in the engine").
+        if (options.Task == AutoMLTask.Ordinal) experiment.SetEnsemble(20, options.LabelColumnName);
         return toKey is null ? experiment : experiment.SetFittedPrefix(toKey);
     }
 
