@@ -348,13 +348,16 @@ public sealed class AutoMLExperiment
         }
         if (library is not null && !cancellationToken.IsCancellationRequested)
         {
-            var (members, metric, foldMetrics) = library.Select(best, _metric!, _mlContext, _ensembleSteps);
+            var selection = Stopwatch.StartNew();
+            var (members, metric, foldMetrics) = library.Select(best, _metric!, _mlContext, _ensembleSteps, cancellationToken);
+            var selectionSeconds = selection.Elapsed.TotalSeconds;
             if (members.Count > 1)
             {
                 var single = best;
                 best = await FitEnsemble((SweepablePipelineRunner)runner, split!, single, members, metric, foldMetrics, library.ClassCount, state.Started, cancellationToken);
+                best.DurationInMilliseconds += selectionSeconds * 1000;
                 TrainingContext.Log(_mlContext, nameof(AutoMLExperiment), $"ensemble of {members.Count} trials ({string.Join(", ", members.Select(m => $"trial {m.Trial.TrialSettings.TrialId} x {m.Weight:G3}"))}): " +
-                    $"{_metric!.Name} {metric:G6} against {single.Metric:G6} for trial {single.TrialSettings.TrialId} alone");
+                    $"{_metric!.Name} {metric:G6} against {single.Metric:G6} for trial {single.TrialSettings.TrialId} alone; selection {selectionSeconds:F1} s, members fitted in {best.DurationInMilliseconds / 1000 - selectionSeconds:F1} s");
             }
         }
         // Under cross-validation the best parameter is refitted on all rows, unless the caller cancelled: then the best

@@ -79,9 +79,12 @@ internal sealed class EnsembleLibrary
 
     /// <summary>
     /// Ensemble selection from <paramref name="start"/> (which must be in the library): the members and weights, and the
-    /// ensemble's metric (mean over folds) and fold metrics. One member when no addition lowers the loss.
+    /// ensemble's metric (mean over folds) and fold metrics. One member when no addition lowers the loss, or when
+    /// <paramref name="cancellationToken"/> fires (the caller wants the search's best at once).
     /// </summary>
-    public (IReadOnlyList<EnsembleMember> Members, double Metric, IReadOnlyList<double> FoldMetrics) Select(TrialResult start, AutoMLMetric metric, MLContext mlContext, int maxSteps)
+    /// <remarks>Cost: the metric is evaluated (steps + 1) x library size x folds times, on the validation rows without fitting anything.</remarks>
+    public (IReadOnlyList<EnsembleMember> Members, double Metric, IReadOnlyList<double> FoldMetrics) Select(TrialResult start, AutoMLMetric metric, MLContext mlContext, int maxSteps,
+        CancellationToken cancellationToken = default)
     {
         var library = _trials.Values.ToList();
         var labels = _split.Folds.Select(f => ReadLabels(f.Validation)).ToList();
@@ -105,6 +108,7 @@ internal sealed class EnsembleLibrary
                 var loss = Loss(candidate);
                 if (loss < best.Loss - 1e-12 * Math.Max(1, Math.Abs(best.Loss))) best = (m, candidate, loss);
             }
+            if (cancellationToken.IsCancellationRequested) return ([new EnsembleMember(start, 1)], start.Metric, start.FoldMetrics);
             if (best.Index < 0) break;
             counts[best.Index]++;
             sums = [.. sums.Select((s, f) => Add(s, library[best.Index].Scores[f]))];

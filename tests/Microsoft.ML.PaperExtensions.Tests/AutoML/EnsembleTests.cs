@@ -118,6 +118,25 @@ public sealed class EnsembleTests
     }
 
     [TestMethod]
+    public async Task The_ordinal_task_averages_trials_by_default_only_from_a_thousand_rows_that_can_be_held_out()
+    {
+        // 999 rows of soup.csv: the default returns the best single trial, although asking for an ensemble finds one there.
+        var ml = new MLContext(1);
+        var soup = ml.Data.TakeRows(SoupFeatures.Load(ml, DataFile("soup.csv")), 999);
+        var options = new AutoMLTaskOptions { Task = AutoMLTask.Ordinal, NumberOfFolds = 3, Seed = 1 };
+        async Task<TrialResult> Search(bool ask)
+        {
+            var experiment = ml.PaperAutoML().CreateExperiment(soup, options).SetMaxModelToExplore(5);
+            if (ask) experiment.SetEnsemble();
+            var best = await experiment.RunAsync();
+            (best.Model as IDisposable)?.Dispose();
+            return best;
+        }
+        Assert.IsNull((await Search(ask: false)).Ensemble);
+        Assert.IsNotNull((await Search(ask: true)).Ensemble);
+    }
+
+    [TestMethod]
     public async Task An_ensemble_needs_a_key_label_and_class_probabilities_and_says_so()
     {
         var random = new Random(3);
