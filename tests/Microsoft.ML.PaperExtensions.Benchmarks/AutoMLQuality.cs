@@ -12,7 +12,8 @@ namespace Microsoft.ML.PaperExtensions.Benchmarks;
 /// <summary>
 /// <c>./build.sh bench automl-quality [seeds] [tasks] [arms]</c> (seeds: n for 1 to n, or first-last): for each task and seed, a random split into search rows and
 /// test rows; on the search rows, the component's defaults, random search, the cost-frugal tuner and SMAC (arms: defaults,
-/// random, cfo, smac; all by default) at the same trial budget; the
+/// random, cfo, smac; all by default; cfo-single is cfo with the ordinal ensemble off; any search arm with @seconds, e.g.
+/// cfo@60, runs for that time without a trial cap) at the same trial budget; the
 /// test metric of each on the test rows. CSV on standard output (task, seed, arm, test metric, trials, seconds, best trainer, the
 /// best trial's validation metric on the search rows, its parameter).
 /// Tasks: ordinal (soup.csv, multi-class Brier, 30 trials), lung and veteran (survival, C-index, 30 trials), digits
@@ -36,8 +37,8 @@ internal static class AutoMLQuality
 
     public static void Run((int First, int Last) seeds, string[] tasks, string[] arms)
     {
-        foreach (var arm in arms.Where(a => a is not ("defaults" or "random" or "cfo" or "smac" or "cfo-single")))
-            throw new ArgumentException($"Unknown arm '{arm}': defaults, random, cfo, smac or cfo-single.");
+        foreach (var arm in arms.Where(a => a.Split('@')[0] is not ("defaults" or "random" or "cfo" or "smac" or "cfo-single")))
+            throw new ArgumentException($"Unknown arm '{arm}': defaults, random, cfo, smac or cfo-single, each with @seconds for a time budget instead of the trial count.");
         Console.WriteLine("task,seed,arm,metric,value,trials,seconds,best,validation,parameter");
         foreach (var task in tasks)
         {
@@ -57,7 +58,9 @@ internal static class AutoMLQuality
                     watch.Restart();
                     var experiment = ml.PaperAutoML().CreateExperiment(train, options).SetMaxModelToExplore(trials);
                     if (budget is { } seconds) experiment.SetTrainingTimeInSeconds(seconds).SetTrialTimeLimitInSeconds(Math.Min(seconds, DigitsTrialLimitSeconds));
-                    _ = arm switch
+                    // "cfo@60": 60 s of search and no trial cap, to compare tuners at equal time rather than at equal trial count.
+                    if (arm.Split('@') is [_, var time]) experiment.SetTrainingTimeInSeconds(double.Parse(time, CultureInfo.InvariantCulture)).SetMaxModelToExplore(int.MaxValue);
+                    _ = arm.Split('@')[0] switch
                     {
                         "random" => experiment.SetRandomSearchTuner(),
                         "smac" => experiment.SetSmacTuner(),

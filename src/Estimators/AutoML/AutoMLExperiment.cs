@@ -234,13 +234,14 @@ public sealed class AutoMLExperiment
     /// <remarks>
     /// <para>Why: where several trainers score alike (ordinal soup.csv: PRESTO, L-BFGS, LightGBM within the noise of
     /// cross-validation), the best of them by validation score is mostly the luckiest, while an average of different models is
-    /// better than each on new rows (docs/benchmarks.md, "AutoML", "Ensemble selection in the engine"). The task experiment
-    /// for ordinal data turns it on.</para>
+    /// better than each on new rows (docs/benchmarks.md, "Ensemble selection in the engine"). The task experiment for ordinal
+    /// data turns it on from 1,000 rows that can be held out; on fewer, the average is chosen on too few rows.</para>
     /// <para>Needs the default trial runner, a key label and trials that write a <c>Score</c> vector of one probability per
     /// class (classification pipelines); a trial that writes none fails with an error that says so. The best 32 trials by
     /// loss keep their validation probabilities (32 x validation rows x classes floats); the selection starts from the
     /// returned single trial (the search's best, or the final re-evaluation's choice) and adds a trial, with replacement, while
-    /// an addition lowers the metric's loss, at most <paramref name="steps"/> - 1 times.</para>
+    /// an addition lowers the metric's loss, at most <paramref name="steps"/> - 1 times. The result's
+    /// <see cref="TrialResult.DurationInMilliseconds"/> is the selection's time and the members' fits.</para>
     /// </remarks>
     /// <param name="steps">The most trials in the average, counted with repetition (a trial added twice weighs twice); 0 or 1 turns the ensemble off (the default of a bare experiment).</param>
     /// <param name="labelColumnName">The key label the probabilities are indexed by.</param>

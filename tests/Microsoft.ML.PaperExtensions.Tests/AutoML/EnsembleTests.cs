@@ -108,6 +108,14 @@ public sealed class EnsembleTests
             var before = ml.Data.CreateEnumerable<Scored>(best.Model!.Transform(soup), false).Take(20).ToList();
             var after = ml.Data.CreateEnumerable<Scored>(loaded.Transform(soup), false).Take(20).ToList();
             for (var i = 0; i < before.Count; i++) CollectionAssert.AreEqual(before[i].Score, after[i].Score);
+
+            // One row at a time, as an app serves it: the same probabilities from the fitted and the loaded model.
+            var row = new FeaturesOnly { Features = SoupFeatures.Load(DataFile("soup.csv"))[0].Features };
+            var served = ml.Model.CreatePredictionEngine<FeaturesOnly, Predicted>(best.Model).Predict(row);
+            var servedLoaded = ml.Model.CreatePredictionEngine<FeaturesOnly, Predicted>(loaded).Predict(row);
+            CollectionAssert.AreEqual(before[0].Score, served.Score);
+            CollectionAssert.AreEqual(served.Score, servedLoaded.Score);
+            Assert.AreEqual((uint)Array.IndexOf(served.Score, served.Score.Max()) + 1, served.PredictedLabel);
             (loaded as IDisposable)?.Dispose();
         }
         finally
@@ -172,6 +180,12 @@ public sealed class EnsembleTests
         public float Value { get; set; }
 
         public string Class { get; set; } = "";
+    }
+
+    private sealed class FeaturesOnly
+    {
+        [VectorType(22)]
+        public float[] Features { get; set; } = [];
     }
 
     private sealed class Scored
