@@ -35,21 +35,8 @@ public sealed class TaskExperimentTests
         Assert.IsTrue(best.Metric is > 0.3 and < 5.0 / 6, $"{best.Metric}");
 
         // The best pipeline (refitted on all rows) is an ordinary model: save, load, same probabilities.
-        var path = Path.Combine(Path.GetTempPath(), $"automl-{Guid.NewGuid():N}.zip");
-        try
-        {
-            ml.Model.Save(best.Model!, soup.Schema, path);
-            var loaded = ml.Model.Load(path, out _);
-            var before = ml.Data.CreateEnumerable<Scored>(best.Model!.Transform(soup), false).Take(20).ToList();
-            var after = ml.Data.CreateEnumerable<Scored>(loaded.Transform(soup), false).Take(20).ToList();
-            for (var i = 0; i < before.Count; i++) CollectionAssert.AreEqual(before[i].Score, after[i].Score);
-            (loaded as IDisposable)?.Dispose();
-        }
-        finally
-        {
-            File.Delete(path);
-            (best.Model as IDisposable)?.Dispose();
-        }
+        (SavedModel.RoundTrip(ml, best.Model!, soup) as IDisposable)?.Dispose();
+        (best.Model as IDisposable)?.Dispose();
     }
 
     [TestMethod]
