@@ -237,8 +237,9 @@ public sealed class AutoMLExperiment
     /// better than each on new rows (docs/benchmarks.md, "Ensemble selection in the engine"). The task experiment for ordinal
     /// data turns it on from 1,000 rows that can be held out; on fewer, the average is chosen on too few rows.</para>
     /// <para>Needs the default trial runner, a key label and trials that write a <c>Score</c> vector of one probability per
-    /// class (classification pipelines); a trial that writes none fails with an error that says so. The best 32 trials by
-    /// loss keep their validation probabilities (32 x validation rows x classes floats); the selection starts from the
+    /// class (classification pipelines); a trial that writes none fails with an error that says so. The best 8 trials of
+    /// each trainer by loss keep their validation probabilities (8 x trainers x validation rows x classes floats; per trainer,
+    /// so that a long local search around one trainer does not fill the library with near copies); the selection starts from the
     /// returned single trial (the search's best, or the final re-evaluation's choice) and adds a trial, with replacement, while
     /// an addition lowers the metric's loss, at most <paramref name="steps"/> - 1 times. The result's
     /// <see cref="TrialResult.DurationInMilliseconds"/> is the selection's time and the members' fits.</para>
@@ -254,8 +255,8 @@ public sealed class AutoMLExperiment
         return this;
     }
 
-    // The trials whose validation probabilities an ensemble selection keeps.
-    private const int EnsembleLibraryCapacity = 32;
+    // The trials of each trainer whose validation probabilities an ensemble selection keeps.
+    private const int EnsembleLibraryCapacity = 8;
 
     /// <summary>The seed of the tuner, the split and the trials; by default one drawn from the MLContext.</summary>
     public AutoMLExperiment SetSeed(int seed)

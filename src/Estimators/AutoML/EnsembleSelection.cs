@@ -16,8 +16,10 @@ public sealed record EnsembleMember(TrialResult Trial, double Weight);
 /// <remarks>
 /// Every trial is scored on the same validation rows (the search's draw of the split), so the averages are taken row by row,
 /// fold by fold, and scored with the experiment's metric exactly as a trial is: the metric of each fold's validation rows, then
-/// the mean over folds. Only the best <see cref="Capacity"/> trials by loss keep their probabilities (memory: capacity x
-/// validation rows x classes floats).
+/// the mean over folds. Only the best <see cref="Capacity"/> trials of each trainer by loss keep their probabilities
+/// (memory: capacity x trainers x validation rows x classes floats): a long local search makes hundreds of near copies of
+/// one trainer, and a library of the best trials overall would hold nothing else, while averaging gains from models that
+/// differ (docs/benchmarks.md, "Ensemble selection in the engine").
 /// </remarks>
 internal sealed class EnsembleLibrary
 {
@@ -39,7 +41,7 @@ internal sealed class EnsembleLibrary
         Capacity = capacity;
     }
 
-    /// <summary>The most trials whose probabilities are kept (the best by loss).</summary>
+    /// <summary>The most trials of one trainer whose probabilities are kept (that trainer's best by loss).</summary>
     public int Capacity { get; }
 
     /// <summary>Number of classes: the label key's count.</summary>
@@ -69,12 +71,16 @@ internal sealed class EnsembleLibrary
         return [.. scores];
     }
 
-    /// <summary>Keeps a completed search trial's validation probabilities (one array per fold), dropping the worst trial's beyond the capacity.</summary>
+    /// <summary>The trials whose probabilities are kept, in trial order.</summary>
+    public IEnumerable<TrialResult> Kept => _trials.Values.Select(t => t.Trial);
+
+    /// <summary>Keeps a completed search trial's validation probabilities (one array per fold), dropping its trainer's worst beyond the capacity.</summary>
     public void Add(TrialResult trial, IReadOnlyList<float[]> scores)
     {
         _trials[trial.TrialSettings.TrialId] = (trial, scores);
-        if (_trials.Count > Capacity)
-            _trials.Remove(_trials.Values.OrderByDescending(t => t.Trial.Loss).ThenByDescending(t => t.Trial.TrialSettings.TrialId).First().Trial.TrialSettings.TrialId);
+        var group = _trials.Values.Where(t => t.Trial.TrainerName == trial.TrainerName).ToList();
+        if (group.Count > Capacity)
+            _trials.Remove(group.OrderByDescending(t => t.Trial.Loss).ThenByDescending(t => t.Trial.TrialSettings.TrialId).First().Trial.TrialSettings.TrialId);
     }
 
     /// <summary>

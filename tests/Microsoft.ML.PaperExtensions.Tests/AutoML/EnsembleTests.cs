@@ -15,7 +15,10 @@ public sealed class EnsembleTests
     // leaves the average at 0.5 / 0.5, no better.
     private static readonly float[] A = [1, 0, 1, 0], B = [0, 1, 0, 1], U = [0.5f, 0.5f, 0.5f, 0.5f];
 
-    private static (EnsembleLibrary Library, TrialResult[] Trials, MLContext Ml) Library(params (float[] Scores, double Brier)[] models)
+    private static (EnsembleLibrary Library, TrialResult[] Trials, MLContext Ml) Library(params (float[] Scores, double Brier)[] models) =>
+        Library(8, [.. models.Select(m => (m.Scores, m.Brier, "Same"))]);
+
+    private static (EnsembleLibrary Library, TrialResult[] Trials, MLContext Ml) Library(int capacity, params (float[] Scores, double Brier, string Trainer)[] models)
     {
         var ml = new MLContext(1);
         // LoadFromEnumerable takes key values 0-based: classes 1 and 2, in a label column named "Grade".
@@ -23,10 +26,10 @@ public sealed class EnsembleTests
         schema[nameof(KeyRow.Label)].ColumnType = new KeyDataViewType(typeof(uint), 2);
         schema[nameof(KeyRow.Label)].ColumnName = "Grade";
         var validation = ml.Data.LoadFromEnumerable(new[] { new KeyRow { Label = 0 }, new KeyRow { Label = 1 } }, schema);
-        var library = new EnsembleLibrary(DatasetSplit.Holdout(validation, validation), "Grade", capacity: 8);
+        var library = new EnsembleLibrary(DatasetSplit.Holdout(validation, validation), "Grade", capacity);
         var trials = models.Select((m, i) => new TrialResult
         {
-            TrialSettings = new TrialSettings(i, Parameter.Empty),
+            TrialSettings = new TrialSettings(i, new Parameter([new(BranchSearchSpace.BranchKey, m.Trainer)])),
             Status = TrialStatus.Completed,
             Metric = m.Brier,
             Loss = m.Brier,
@@ -64,6 +67,15 @@ public sealed class EnsembleTests
         var (library, trials, ml) = Library((A, 1), (B, 1));
         var (members, _, _) = library.Select(trials[0], AutoMLMetric.For(AutoMLTask.Ordinal, "brier", "Grade"), ml, maxSteps: 1);
         Assert.AreEqual(1, members.Count, "one step: the start alone");
+    }
+
+    [TestMethod]
+    public void The_library_keeps_the_best_trials_of_each_trainer()
+    {
+        // Capacity 2 per trainer: trainer A's third and worse trial is dropped, trainer B's only trial stays although it is
+        // worse than all of A's.
+        var (library, trials, _) = Library(2, (A, 0.6, "A"), (A, 0.5, "A"), (B, 0.9, "B"), (U, 0.7, "A"));
+        CollectionAssert.AreEqual(new[] { trials[0], trials[1], trials[2] }, library.Kept.ToArray());
     }
 
     [TestMethod]
