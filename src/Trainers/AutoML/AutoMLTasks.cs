@@ -93,14 +93,16 @@ public static class AutoMLTaskExtensions
     /// space is all choices (each covariate's placement, the baseline) and whose good points lie far from the defaults (on
     /// lung.csv it beat the cost-frugal tuner on 7 of 10 seeds and found the better cross-validated C on veteran.csv too).
     /// Every other task keeps <see cref="CostFrugalTuner"/>: its spaces are numeric ranges that start from good, cheap
-    /// defaults, and on soup.csv (ordinal) the two tied in quality while the cost-frugal search took a third of the time.
+    /// defaults, and on soup.csv (ordinal, one model returned) the two tied in quality while the cost-frugal search took a
+    /// third of the time; but ordinal data that get the ensemble (below) use SMAC, whose trials differ more.
     /// <para>On data with fewer than 1,000 rows that can be held out (the labelled rows of a semi-supervised task), the five
     /// best trials are scored again on another draw of the split before one is returned
     /// (<see cref="AutoMLExperiment.SetFinalReevaluation"/>; the re-evaluations count against the trial count and the time);
     /// call <c>SetFinalReevaluation(0)</c> on the result to turn that off, or with other numbers to change it.</para>
     /// <para>Ordinal data with 1,000 rows or more that can be held out get ensemble selection instead
-    /// (<see cref="AutoMLExperiment.SetEnsemble"/>): the result may be a weighted average of several trials' class probabilities,
-    /// when that scores better on the validation rows than the best trial alone. <c>SetEnsemble(0)</c> turns it off; calling
+    /// (<see cref="AutoMLExperiment.SetEnsemble"/>), searched by <see cref="SmacTuner"/>: the result may be a weighted average
+    /// of several trials' class probabilities, when that scores better on the validation rows than the best trial alone.
+    /// <c>SetEnsemble(0)</c> turns it off (<c>SetCostFrugalTuner()</c> then gives the search of other tasks); calling
     /// <c>SetEnsemble</c> on smaller data turns it on there.</para>
     /// </remarks>
     /// <exception cref="ArgumentException">A column is missing, the data have no rows, the metric does not fit the task, or the folds do not fit the data.</exception>
@@ -147,7 +149,9 @@ public static class AutoMLTaskExtensions
         // one chosen by cross-validation beats PRESTO's defaults, while an average of several does. Below that the average is
         // chosen on too few rows: on 309 diabetes rows it lost to the re-evaluated single trial on 4 of 5 splits
         // (docs/benchmarks.md, "Ensemble selection in the engine").
-        if (options.Task == AutoMLTask.Ordinal && split.HeldOutRowCount >= SmallDataRows) experiment.SetEnsemble(20, options.LabelColumnName);
+        // With the ensemble, SMAC: its global search gives the ensemble trials of every trainer to average, where CFO's local
+        // search makes hundreds of near copies of one (on validation seeds 11-20 at 60 s, better on 8 of 10).
+        if (options.Task == AutoMLTask.Ordinal && split.HeldOutRowCount >= SmallDataRows) experiment.SetEnsemble(20, options.LabelColumnName).SetSmacTuner();
         return toKey is null ? experiment : experiment.SetFittedPrefix(toKey);
     }
 
