@@ -226,7 +226,7 @@ public sealed class AutoMLExperiment
 
     /// <summary>
     /// After the search, averages the class probabilities of several trials when that scores better than the best trial alone:
-    /// Caruana et al.'s ensemble selection on the trials' validation probabilities (<see cref="EnsembleLibrary"/>). The result is
+    /// Caruana et al.'s ensemble selection on the trials' validation probabilities. The result is
     /// then not one of <see cref="Trials"/>: its <see cref="TrialResult.Ensemble"/> lists the trials and weights, its metric is
     /// the average's on the same validation rows, and its model an <see cref="EnsembleModel"/> whose members are refitted as the
     /// best trial is (on all rows under cross-validation; after the budget, as that refit is).
