@@ -12,7 +12,8 @@ namespace Microsoft.ML.PaperExtensions.Benchmarks;
 /// <summary>
 /// <c>./build.sh bench automl-quality [seeds] [tasks] [arms]</c> (seeds: n for 1 to n, or first-last): for each task and seed, a random split into search rows and
 /// test rows; on the search rows, the component's defaults, random search, the cost-frugal tuner and SMAC (arms: defaults,
-/// random, cfo, smac; all by default; cfo-single is cfo with the ordinal ensemble off; any search arm with @seconds, e.g.
+/// random, cfo, smac; all by default; cfo-single is cfo with the ordinal ensemble off; smac-r0.2 is SMAC with 20 % interleaved
+/// random trials; any search arm with @seconds, e.g.
 /// cfo@60, runs for that time without a trial cap) at the same trial budget; the
 /// test metric of each on the test rows. CSV on standard output (task, seed, arm, test metric, trials, seconds, best trainer, the
 /// best trial's validation metric on the search rows, its parameter).
@@ -37,8 +38,8 @@ internal static class AutoMLQuality
 
     public static void Run((int First, int Last) seeds, string[] tasks, string[] arms)
     {
-        foreach (var arm in arms.Where(a => a.Split('@')[0] is not ("defaults" or "random" or "cfo" or "smac" or "cfo-single")))
-            throw new ArgumentException($"Unknown arm '{arm}': defaults, random, cfo, smac or cfo-single, each with @seconds for a time budget instead of the trial count.");
+        foreach (var arm in arms.Where(a => a.Split('@')[0] is not ("defaults" or "random" or "cfo" or "smac" or "cfo-single") && SmacRandomFraction(a) is null))
+            throw new ArgumentException($"Unknown arm '{arm}': defaults, random, cfo, smac, smac-r<fraction> (SMAC with that fraction of interleaved random trials) or cfo-single, each with @seconds for a time budget instead of the trial count.");
         Console.WriteLine("task,seed,arm,metric,value,trials,seconds,best,validation,parameter");
         foreach (var task in tasks)
         {
@@ -64,6 +65,7 @@ internal static class AutoMLQuality
                     {
                         "random" => experiment.SetRandomSearchTuner(),
                         "smac" => experiment.SetSmacTuner(),
+                        _ when SmacRandomFraction(arm) is { } fraction => experiment.SetSmacTuner(fraction),
                         "cfo-single" => experiment.SetCostFrugalTuner().SetEnsemble(0),
                         _ => experiment.SetCostFrugalTuner(),
                     };
@@ -75,6 +77,10 @@ internal static class AutoMLQuality
             }
         }
     }
+
+    /// <summary>The fraction of an arm "smac-r0.2" (or "smac-r0.2@60"), or null for any other arm.</summary>
+    private static double? SmacRandomFraction(string arm) =>
+        arm.Split('@')[0] is ['s', 'm', 'a', 'c', '-', 'r', .. var fraction] && double.TryParse(fraction, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : null;
 
     // validation: the best trial's search metric (cross-validated on the search rows); parameter: its options, quoted.
     private static void Report(string task, int seed, string arm, AutoMLMetric metric, double value, int trials, double seconds, string best, double validation, string parameter) =>

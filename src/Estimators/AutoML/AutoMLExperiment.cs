@@ -148,7 +148,12 @@ public sealed class AutoMLExperiment
     /// Model-based search (SMAC: a random-forest surrogate and expected improvement) with the same choice among trainers; for
     /// spaces of choices whose good points may lie far from the initial values.
     /// </summary>
-    public AutoMLExperiment SetSmacTuner() => SetTunerFactory((space, seed) => new SmacTuner(space, seed));
+    /// <param name="randomFraction">The probability of an interleaved uniform random trial; see <see cref="SmacTuner"/>.</param>
+    public AutoMLExperiment SetSmacTuner(double randomFraction = SmacTuner.DefaultRandomFraction)
+    {
+        if (!(randomFraction is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(randomFraction), randomFraction, "The fraction of random trials must lie in [0, 1].");
+        return SetTunerFactory((space, seed) => new SmacTuner(space, seed, randomFraction: randomFraction));
+    }
 
     private AutoMLExperiment SetTunerFactory(Func<OptionBase, int, ITuner> factory)
     {

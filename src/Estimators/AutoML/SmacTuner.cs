@@ -17,6 +17,10 @@ namespace Microsoft.ML.PaperExtensions.AutoML;
 /// best trials, whose neighbours are every other value of one choice, or one numeric coordinate moved by a Gaussian step
 /// (standard deviation 0.2 or 0.05, two of each). The best candidate not yet tried is proposed; ties go to the earlier
 /// candidate (the random points come after the climbs, so the model's local picks win ties).</para>
+/// <para>Interleaved random trials (SMAC's random configurations): once every trainer has had a trial, each trial is, with
+/// probability <c>randomFraction</c>, a uniform random point of the whole space, its trainer drawn uniformly too, instead of
+/// the model's choice. It keeps the search from spending the whole budget where the forest is sure, and it gives an
+/// ensemble built from the trials (<see cref="AutoMLExperiment.SetEnsemble"/>) different members to average.</para>
 /// <para>A space of choices and integers only is finite: the search ends (proposes nothing more for that trainer) once every
 /// point was tried. Seeded, so the same seed and the same results give the same trials.</para>
 /// </remarks>
@@ -29,13 +33,20 @@ public sealed class SmacTuner : ITuner
     /// <param name="seed">Seeds the random points, the forests and the choice among trainers.</param>
     /// <param name="initialTrials">Trials of each trainer before the model guides the search (its defaults, then random
     /// points); null for d + 1 (d the trainer's dimension) between 4 and 10.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="initialTrials"/> is below 1.</exception>
-    public SmacTuner(OptionBase space, int seed = 0, int? initialTrials = null)
+    /// <param name="randomFraction">The probability that a trial, once every trainer has had one, is a uniform random point of
+    /// the whole space (trainer included) rather than the model's choice: SMAC's interleaved random configurations.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="initialTrials"/> is below 1, or
+    /// <paramref name="randomFraction"/> is outside [0, 1].</exception>
+    public SmacTuner(OptionBase space, int seed = 0, int? initialTrials = null, double randomFraction = DefaultRandomFraction)
     {
         ArgumentNullException.ThrowIfNull(space);
         if (initialTrials is < 1) throw new ArgumentOutOfRangeException(nameof(initialTrials), initialTrials, "At least one initial trial (the defaults) is needed.");
-        _choice = new TrainerChoice(space, seed, (branch, random) => new ModelSearch(branch, random, initialTrials), "SMAC");
+        if (!(randomFraction is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(randomFraction), randomFraction, "The fraction of random trials must lie in [0, 1].");
+        _choice = new TrainerChoice(space, seed, (branch, random) => new ModelSearch(branch, random, initialTrials), "SMAC", randomFraction);
     }
+
+    /// <summary>The default probability of an interleaved random trial.</summary>
+    public const double DefaultRandomFraction = 0.5;
 
     /// <inheritdoc />
     public Parameter? Propose(TrialSettings settings) => _choice.Propose(settings);
@@ -102,19 +113,26 @@ public sealed class SmacTuner : ITuner
                 return (_space.MappingToFeatureSpace(_space.DefaultParameter), false, _space.DefaultParameter);
             }
             var proposal = _tried.Count >= _initialTrials && _history.Any(h => double.IsFinite(h.Loss)) ? Suggest() : null;
-            if (proposal is null)
+            return proposal is null ? NextRandom() : Propose(proposal);
+        }
+
+        public override (double[] Point, bool Mirror, Parameter Parameter) NextRandom()
+        {
+            double[]? proposal = null;
+            for (var draw = 0; draw < MaxRandomDraws && proposal is null; draw++)
             {
-                for (var draw = 0; draw < MaxRandomDraws && proposal is null; draw++)
-                {
-                    var point = Canonical(RandomPoint());
-                    if (!_tried.Contains(_space.Sample(point))) proposal = point;
-                }
-                // Every draw was a point already tried (a nearly exhausted finite space): run one again.
-                proposal ??= Canonical(RandomPoint());
+                var point = Canonical(RandomPoint());
+                if (!_tried.Contains(_space.Sample(point))) proposal = point;
             }
-            var parameter = _space.Sample(proposal);
+            // Every draw was a point already tried (a nearly exhausted finite space): run one again.
+            return Propose(proposal ?? Canonical(RandomPoint()));
+        }
+
+        private (double[] Point, bool Mirror, Parameter Parameter) Propose(double[] point)
+        {
+            var parameter = _space.Sample(point);
             _tried.Add(parameter);
-            return (proposal, false, parameter);
+            return (point, false, parameter);
         }
 
         protected override void Learn(double[] point, bool mirror, double loss) => _history.Add((point, loss));

@@ -234,6 +234,9 @@ internal abstract class BranchSearch
     /// <summary>The next point (feature space), a flag the search keeps with it, and its parameter.</summary>
     public abstract (double[] Point, bool Mirror, Parameter Parameter) Next();
 
+    /// <summary>A uniform random point not tried yet, for a tuner that interleaves random trials (by default <see cref="Next"/>).</summary>
+    public virtual (double[] Point, bool Mirror, Parameter Parameter) NextRandom() => Next();
+
     /// <summary>Records a trial of this search (failed and cancelled trials have an infinite loss).</summary>
     public void Record(double[] point, bool mirror, double loss, double seconds)
     {
@@ -267,18 +270,22 @@ internal abstract class BranchSearch
 /// <summary>
 /// One search per trainer of a <see cref="BranchSearchSpace"/> (or one for a plain space) and the choice among them by
 /// estimated cost for improvement: every trainer once, in pipeline order, then drawn with probability proportional to 1 / ECI.
-/// Shared by the cost-frugal and the SMAC tuner, which differ only in the search within a trainer.
+/// Shared by the cost-frugal and the SMAC tuner, which differ only in the search within a trainer. With a random fraction
+/// p &gt; 0, each later trial is, with probability p, a uniform random point of the whole space instead: a trainer drawn
+/// uniformly, then <see cref="BranchSearch.NextRandom"/> (SMAC's interleaved random configurations).
 /// </summary>
 internal sealed class TrainerChoice
 {
     private readonly Random _random;
+    private readonly double _randomFraction;
     private readonly List<(string? Name, BranchSearch Search)> _branches;
     private readonly Dictionary<int, (int Branch, double[] Point, bool Mirror)> _pending = [];
     private readonly object _gate = new();
 
-    public TrainerChoice(OptionBase space, int seed, Func<SearchSpace, Random, BranchSearch> search, string tunerName)
+    public TrainerChoice(OptionBase space, int seed, Func<SearchSpace, Random, BranchSearch> search, string tunerName, double randomFraction = 0)
     {
         _random = new Random(seed);
+        _randomFraction = randomFraction;
         _branches = space switch
         {
             BranchSearchSpace branches => [.. branches.Branches.Select(b => ((string?)b.Key, search(b.Value, _random)))],
@@ -293,9 +300,11 @@ internal sealed class TrainerChoice
         {
             var open = Enumerable.Range(0, _branches.Count).Where(i => !_branches[i].Search.Exhausted).ToList();
             if (open.Count == 0) return null;
-            var branch = ChooseBranch(open);
+            // Draws only when interleaving, so that a tuner without it keeps its sequence of trials.
+            var random = _randomFraction > 0 && open.All(i => _branches[i].Search.Trials > 0) && _random.NextDouble() < _randomFraction;
+            var branch = random ? open[_random.Next(open.Count)] : ChooseBranch(open);
             var (name, search) = _branches[branch];
-            var (point, mirror, parameter) = search.Next();
+            var (point, mirror, parameter) = random ? search.NextRandom() : search.Next();
             _pending[settings.TrialId] = (branch, point, mirror);
             return name is null ? parameter : BranchSearchSpace.Point(name, parameter);
         }
