@@ -46,7 +46,7 @@ public sealed class SmacTuner : ITuner
     }
 
     /// <summary>The default probability of an interleaved random trial.</summary>
-    public const double DefaultRandomFraction = 0.5;
+    public const double DefaultRandomFraction = 0;
 
     /// <inheritdoc />
     public Parameter? Propose(TrialSettings settings) => _choice.Propose(settings);
