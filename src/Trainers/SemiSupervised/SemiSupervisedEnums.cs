@@ -46,7 +46,7 @@ public enum StudentRule
     Network,
     /// <summary>
     /// Not part of WAD: a k-nearest-neighbour rule in the propagation teacher's space (<see cref="PropagationSpace"/>, k =
-    /// <c>PropagationNeighbors</c>). A row's class probabilities are the normalised sum of its k nearest training rows' targets
+    /// <c>StudentNeighbors</c>). A row's class probabilities are the normalised sum of its k nearest training rows' targets
     /// among the rows with one: labelled and promoted rows count 1 for their class, pool rows their weight for their
     /// pseudo-label. It predicts the way the graph labelled the pool, as label spreading predicts new rows, and the model keeps
     /// those rows.

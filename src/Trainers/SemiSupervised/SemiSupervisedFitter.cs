@@ -34,6 +34,9 @@ internal sealed record SemiSupervisedSettings
 
     public int PropagationNeighbors { get; init; } = 10;
 
+    /// <summary>The neighbour student's k.</summary>
+    public int StudentNeighbors { get; init; } = 7;
+
     public double PropagationAlpha { get; init; } = 0.5;
 
     public int PropagationIterations { get; init; } = 100;
@@ -167,7 +170,7 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         {
             using var scope = NewDisposeScope();
             var rows = _space!.index_select(0, tensor(voters.Rows.Select(r => (long)r).ToArray(), device: device));
-            votes = new NeighborVotes(settings.PropagationSpace, settings.PropagationNeighbors, (int)rows.shape[1], TensorCopy.ToArray(rows), voters.Targets);
+            votes = new NeighborVotes(settings.PropagationSpace, settings.StudentNeighbors, (int)rows.shape[1], TensorCopy.ToArray(rows), voters.Targets);
         }
         _space?.Dispose();
 
@@ -209,7 +212,7 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
     /// </summary>
     private IStudent NewStudent(Tensor x, Generator generator, Tensor? embeddings = null) =>
         embeddings is not null && settings.StudentRule == StudentRule.Neighbors
-            ? new NeighborStudent(GraphSpace(x, embeddings), data.ClassCount, settings.PropagationNeighbors, context.CancellationToken)
+            ? new NeighborStudent(GraphSpace(x, embeddings), data.ClassCount, settings.StudentNeighbors, context.CancellationToken)
             : settings.StudentTrainer is { } factory
                 ? new MlNetStudent(mlContext, data, factory, settings.UnlabeledWeightScale, monitor)
                 : new MlpStudent(x, data.ClassCount, settings.Student, generator, monitor);

@@ -104,9 +104,16 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         /// </summary>
         public StudentRule Student { get; set; } = StudentRule.Network;
 
-        /// <summary>Propagation teacher and neighbour student: k of the kNN graph (the row itself included) and of the student's rule.</summary>
+        /// <summary>Propagation teacher: k of the kNN graph (the row itself included).</summary>
         [Range(3, 50, 10, true)]
         public int PropagationNeighbors { get; set; } = 10;
+
+        /// <summary>
+        /// Neighbour student: how many nearest voters decide a row's class. The default 7 is label spreading's k; it was chosen on
+        /// digits' validation seeds 6-10 against the teacher's 10 (docs/benchmarks.md). Not a search dimension: AutoML searches
+        /// the network student.
+        /// </summary>
+        public int StudentNeighbors { get; set; } = 7;
 
         /// <summary>
         /// Propagation teacher: the spreading factor alpha in (0, 1), how far the labels travel along the graph (Zhou et al. use
@@ -253,6 +260,7 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
             PropagationSpace = o.PropagationSpace,
             StudentRule = o.Student,
             PropagationNeighbors = o.PropagationNeighbors,
+            StudentNeighbors = o.StudentNeighbors,
             PropagationAlpha = o.PropagationAlpha,
             PropagationIterations = o.PropagationIterations,
             ScoringViews = o.ScoringViews,
@@ -290,6 +298,7 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
                 (o.StudentTrainer is null ? "." : " with a StudentTrainer."), nameof(Options.Student));
         }
         Require(o.PropagationNeighbors >= 2, nameof(Options.PropagationNeighbors), o.PropagationNeighbors, "be at least 2");
+        Require(o.StudentNeighbors >= 1, nameof(Options.StudentNeighbors), o.StudentNeighbors, "be at least 1");
         Require(o.PropagationAlpha > 0 && o.PropagationAlpha < 1, nameof(Options.PropagationAlpha), o.PropagationAlpha, "lie in (0, 1)");
         Require(o.PropagationIterations >= 1, nameof(Options.PropagationIterations), o.PropagationIterations, "be at least 1");
         Require(o.ScoringViews >= 1, nameof(Options.ScoringViews), o.ScoringViews, "be at least 1");

@@ -243,6 +243,7 @@ public sealed class WadTrainerTests
         Assert.IsNull(m.StudentWeights);
         var votes = m.Neighbors!;
         Assert.AreEqual(MismatchMixture.Dimension, votes.Dimension);
+        Assert.AreEqual(7, votes.Neighbors, "the student's k (StudentNeighbors), not the teacher graph's 10");
         var ones = 0;
         for (var v = 0; v < votes.Count; v++)
         {
@@ -480,6 +481,7 @@ public sealed class WadTrainerTests
             (o => o.StudentLearningRate = -1, "StudentLearningRate"), (o => o.MinTopScore = 2, "MinTopScore"),
             (o => o.SelfTrainingThreshold = 1, "SelfTrainingThreshold"), (o => o.UnlabeledWeightScale = double.NaN, "UnlabeledWeightScale"),
             (o => o.UnknownThreshold = 3, "UnknownThreshold"), (o => o.PropagationAlpha = 1, "PropagationAlpha"), (o => o.PropagationNeighbors = 1, "PropagationNeighbors"),
+            (o => o.StudentNeighbors = 0, "StudentNeighbors"),
         ];
         foreach (var (set, name) in cases)
         {
