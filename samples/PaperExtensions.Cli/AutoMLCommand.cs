@@ -33,7 +33,7 @@ internal static class AutoMLCommand
         var test = new Option<string?>("--test") { Description = "CSV file scored by the best pipeline with the same metric (testMetric)." };
         var budget = new Option<double>("--time-budget") { Description = "Seconds the search may run.", DefaultValueFactory = _ => 60 };
         var maxTrials = new Option<int?>("--max-trials") { Description = "The most trials to run." };
-        var tuner = new Option<string?>("--tuner") { Description = "cfo (cost-frugal local search with a choice among trainers), smac (model-based: random-forest surrogate and expected improvement), random or grid; default: smac for survival and for ordinal data of 1,000 rows or more (where the ensemble is on), cfo otherwise." };
+        var tuner = new Option<string?>("--tuner") { Description = "cfo (cost-frugal local search with a choice among trainers), smac (model-based: random-forest surrogate and expected improvement), random or grid; default: smac for survival, smac with half of its trials random for ordinal data of 1,000 rows or more (where the ensemble is on), cfo otherwise." };
         tuner.AcceptOnlyFromAmong("cfo", "smac", "random", "grid");
         var metric = new Option<string?>("--metric") { Description = "ordinal: brier (default), rps, rarebrier, qwk; survival: cindex (default), ibs, loglik; semisupervised, multiclass, binary: accuracy (default), macrof1, logloss; regression: rmse (default), r2." };
         var folds = new Option<int>("--cv-folds") { Description = "Folds of the cross-validation that scores each trial; 0 holds out 20 % instead.", DefaultValueFactory = _ => 5 };

@@ -149,9 +149,10 @@ public sealed class AutoMLExperiment
     /// spaces of choices whose good points may lie far from the initial values.
     /// </summary>
     /// <param name="randomFraction">The probability of an interleaved uniform random trial; see <see cref="SmacTuner"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="randomFraction"/> is outside [0, 1].</exception>
     public AutoMLExperiment SetSmacTuner(double randomFraction = SmacTuner.DefaultRandomFraction)
     {
-        if (!(randomFraction is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(randomFraction), randomFraction, "The fraction of random trials must lie in [0, 1].");
+        SmacTuner.CheckRandomFraction(randomFraction);
         return SetTunerFactory((space, seed) => new SmacTuner(space, seed, randomFraction: randomFraction));
     }
 

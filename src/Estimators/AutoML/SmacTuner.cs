@@ -41,9 +41,13 @@ public sealed class SmacTuner : ITuner
     {
         ArgumentNullException.ThrowIfNull(space);
         if (initialTrials is < 1) throw new ArgumentOutOfRangeException(nameof(initialTrials), initialTrials, "At least one initial trial (the defaults) is needed.");
-        if (!(randomFraction is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(randomFraction), randomFraction, "The fraction of random trials must lie in [0, 1].");
-        _choice = new TrainerChoice(space, seed, (branch, random) => new ModelSearch(branch, random, initialTrials), "SMAC", randomFraction);
+        _choice = new TrainerChoice(space, seed, (branch, random) => new ModelSearch(branch, random, initialTrials), "SMAC", CheckRandomFraction(randomFraction));
     }
+
+    /// <summary>The fraction, or an error naming it when it is outside [0, 1] (NaN included).</summary>
+    internal static double CheckRandomFraction(double randomFraction) => randomFraction is >= 0 and <= 1
+        ? randomFraction
+        : throw new ArgumentOutOfRangeException(nameof(randomFraction), randomFraction, $"randomFraction, the fraction of random trials, must lie in [0, 1], but is {randomFraction}.");
 
     /// <summary>The default probability of an interleaved random trial.</summary>
     public const double DefaultRandomFraction = 0;

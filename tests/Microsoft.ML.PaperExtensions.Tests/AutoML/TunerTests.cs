@@ -244,8 +244,10 @@ public sealed class TunerTests
         var quadratic = new List<double>();
         foreach (var seed in Enumerable.Range(1, 3)) quadratic.Add(await BestLoss(new SmacTuner(Box(), seed, randomFraction: 1), Quadratic, 120));
         Assert.IsTrue(quadratic.Min() > 1, "all random: " + string.Join(", ", quadratic));
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new SmacTuner(Box(), randomFraction: 1.5));
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new MLContext(1).PaperAutoML().CreateExperiment().SetSmacTuner(double.NaN));
+        var above = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new SmacTuner(Box(), randomFraction: 1.5));
+        var nan = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new MLContext(1).PaperAutoML().CreateExperiment().SetSmacTuner(double.NaN));
+        Assert.AreEqual(("randomFraction", "randomFraction"), (above.ParamName, nan.ParamName));
+        StringAssert.Contains(above.Message, "must lie in [0, 1], but is 1.5");
     }
 
     [TestMethod]
