@@ -41,6 +41,9 @@ internal sealed record SemiSupervisedSettings
 
     public int PropagationIterations { get; init; } = 100;
 
+    /// <summary>Spreading stops once the summed change of an iteration is below this; 0 = never.</summary>
+    public double PropagationTolerance { get; init; }
+
     /// <summary>Folds of the safeguard's cross-validation on the labelled rows; 0 = no safeguard.</summary>
     public int SafeguardFolds { get; init; }
 
@@ -94,9 +97,10 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         if (settings.TeacherRule == TeacherRule.Propagation && settings.Method is SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel)
         {
             _notes.Add($"Teacher: label propagation along a kNN graph in the {settings.PropagationSpace switch { PropagationSpace.Features => "standardised features", PropagationSpace.RawFeatures => "raw (unstandardised) features", _ => "teacher's embedding" }} " +
-                $"(k = {settings.PropagationNeighbors}, alpha = {settings.PropagationAlpha}, {settings.PropagationIterations} iterations), not WAD's anchor similarities.");
+                $"(k = {settings.PropagationNeighbors}, alpha = {settings.PropagationAlpha}, at most {settings.PropagationIterations} iterations, tolerance {settings.PropagationTolerance}), " +
+                "not WAD's anchor similarities.");
         }
-        var outcomes = pool.ToDictionary(r => r, r => new UnlabeledRowOutcome(data.InputRow[r], -1, 0, double.NaN, 0));
+        var outcomes = _outcomes = pool.ToDictionary(r => r, r => new UnlabeledRowOutcome(data.InputRow[r], -1, 0, double.NaN, 0));
 
         using var x = data.FeatureTensor(device);
         var usesTeacher = settings.Method is SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel;
@@ -318,19 +322,28 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
                         Score(ContrastiveTeacher.Embed(teacher, ContrastiveTeacher.Corrupt(Rows(x, pool), x, settings.Teacher, generator)))).ToArray()).mean([0]);
                 scores = AnchorScores.Label(classScores, settings.MinTopScore);
             }
-            var weights = settings.Method == SemiSupervisedMethod.PseudoLabel ? Enumerable.Repeat(1.0, pool.Count).ToArray() : scores.Weights;
+            // A spread distribution is all zero where no label reached the row: it has no pseudo-label, weight 0 and is never promoted.
+            var reached = scores.TopScores.Select(t => settings.TeacherRule != TeacherRule.Propagation || t > 0).ToArray();
+            var weights = settings.Method == SemiSupervisedMethod.PseudoLabel ? reached.Select(r => r ? 1.0 : 0).ToArray() : scores.Weights;
             if (round == 1)
             {
                 for (var i = 0; i < pool.Count; i++)
                 {
-                    outcomes[pool[i]] = outcomes[pool[i]] with { PseudoClass = (int)scores.PseudoClasses[i], Weight = weights[i], TopScore = scores.TopScores[i] };
+                    outcomes[pool[i]] = outcomes[pool[i]] with { PseudoClass = reached[i] ? (int)scores.PseudoClasses[i] : -1, Weight = weights[i], TopScore = scores.TopScores[i] };
+                }
+                var unreached = reached.Count(r => !r);
+                if (unreached > 0 && ReferenceEquals(outcomes, _outcomes))
+                {
+                    _notes.Add($"The propagation teacher's labels did not reach {unreached} of the {pool.Count} unlabelled rows in the first round (they are more graph steps " +
+                        "from every labelled row than spreading runs): they got weight 0. Rows of classes absent from the labels tend to be among them.");
+                    context.Info(_notes[^1]);
                 }
             }
             student.Train(new StudentRound([.. labeled], [.. labeledClasses], [.. pool], scores.PseudoClasses, weights), round, rounds);
 
             var alpha = PromotionFraction(settings.Alpha, round, settings.Split);
             var count = (int)Math.Floor(alpha * pool.Count);
-            var promoted = count == 0 ? [] : MostAgreed(student.Probabilities([.. pool]), scores.PseudoClasses, weights, count);
+            var promoted = count == 0 ? [] : MostAgreed(student.Probabilities([.. pool]), scores.PseudoClasses, weights, reached, count);
             _rounds.Add(new SemiSupervisedRound(round, alpha, labeled.Count, pool.Count, promoted.Length, weights.Length == 0 ? 0 : weights.Average()));
             foreach (var i in promoted)
             {
@@ -347,6 +360,9 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
 
     private Tensor? _neighbours;
     private Tensor? _space;
+
+    /// <summary>The final fit's outcomes (the safeguard's folds write to their own).</summary>
+    private Dictionary<int, UnlabeledRowOutcome>? _outcomes;
 
     /// <summary>
     /// The rows in the space of the propagation teacher and the neighbour student, [n, d] float64: the teacher's embedding, the
@@ -369,8 +385,9 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
 
     /// <summary>
     /// The propagation teacher's class scores of the pool rows, [pool, K] float64: label spreading of the anchors' classes over
-    /// a kNN graph (built once, in the embedding, the standardised or the raw features) for a fixed number of iterations; the
-    /// scores are each row's spread distribution (its class masses divided by their sum).
+    /// a kNN graph (built once, in the embedding, the standardised or the raw features) until the change falls below the
+    /// tolerance or the iterations run out; the scores are each row's spread distribution (its class masses divided by their
+    /// sum; all zero where no label reached the row).
     /// </summary>
     /// <remarks>
     /// The seeds are class-balanced: each class's one-hot rows are divided by its number of anchors, so every class injects
@@ -390,8 +407,12 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
         for (var a = 0; a < anchors.Count; a++) classes[anchors[a]] = anchorClasses[a];
         using var spreadScope = NewDisposeScope();
         var oneHot = LabelSpreadingGraph.OneHot(classes, data.ClassCount, device);
-        var y = oneHot.div(oneHot.sum(0, keepdim: true).clamp_min(1));
-        var spread = LabelSpreadingGraph.SpreadKnn(_neighbours, y, settings.PropagationAlpha, settings.PropagationIterations, 0, context.CancellationToken);
+        var counts = oneHot.sum(0, keepdim: true);
+        var y = oneHot.div(counts.clamp_min(1));
+        // The balanced seeds carry one unit of mass per class where one-hot seeds carry one per anchor, so the tolerance on the
+        // summed change is scaled alike: with equal anchor counts per class the spreading stops where label spreading stops.
+        var tolerance = settings.PropagationTolerance * counts.gt(0).sum().item<long>() / anchors.Count;
+        var spread = LabelSpreadingGraph.SpreadKnn(_neighbours, y, settings.PropagationAlpha, settings.PropagationIterations, tolerance, context.CancellationToken);
         var k = data.ClassCount;
         var scores = new double[pool.Count * k];
         for (var i = 0; i < pool.Count; i++)
@@ -403,7 +424,8 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
 
     /// <summary>
     /// The positions (into the pool) of the <paramref name="count"/> rows with the smallest cross-entropy -log p(pseudo-label)
-    /// under the student; among equal ones, the larger teacher weight first, then the earlier position.
+    /// under the student, among the rows the teacher <paramref name="scored"/>; among equal ones, the larger teacher weight
+    /// first, then the earlier position.
     /// </summary>
     /// <remarks>
     /// The weight decides ties because the neighbour student ties often: every row whose k nearest voters all vote its
@@ -412,11 +434,11 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
     /// included, which then spread as anchors: 0.931 test accuracy, against 0.977 with ties to the teacher's surer rows (rows
     /// of unknown classes have small weights).
     /// </remarks>
-    internal static int[] MostAgreed(double[] probabilities, long[] pseudoClasses, double[] weights, int count)
+    internal static int[] MostAgreed(double[] probabilities, long[] pseudoClasses, double[] weights, bool[] scored, int count)
     {
         var k = probabilities.Length / Math.Max(1, pseudoClasses.Length);
         var loss = pseudoClasses.Select((c, i) => -Math.Log(probabilities[i * k + c])).ToArray();
-        return Enumerable.Range(0, pseudoClasses.Length).OrderBy(i => loss[i]).ThenByDescending(i => weights[i]).ThenBy(i => i).Take(count).ToArray();
+        return Enumerable.Range(0, pseudoClasses.Length).Where(i => scored[i]).OrderBy(i => loss[i]).ThenByDescending(i => weights[i]).ThenBy(i => i).Take(count).ToArray();
     }
 
     /// <summary>

@@ -85,9 +85,10 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         public double TeacherLearningRate { get; set; } = 1e-3;
 
         /// <summary>
-        /// How the teacher scores the unlabelled rows: WAD's anchor similarities (default), or label propagation along a kNN graph
-        /// in the teacher's embedding (<see cref="TeacherRule.Propagation"/>, not part of WAD); either way the weight is the
-        /// top-2 margin of the scores and the student rounds are WAD's.
+        /// How the teacher scores the unlabelled rows: WAD's anchor similarities (default), or label spreading along a kNN graph
+        /// in <see cref="PropagationSpace"/> (<see cref="TeacherRule.Propagation"/>, not part of WAD; with its defaults, round 1
+        /// is <see cref="LabelSpreadingTrainer"/> with its defaults); either way the weight is the top-2 margin of the scores and
+        /// the student rounds are WAD's. Rows the spread labels do not reach get weight 0.
         /// </summary>
         public TeacherRule Teacher { get; set; } = TeacherRule.Anchor;
 
@@ -104,9 +105,12 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         /// </summary>
         public StudentRule Student { get; set; } = StudentRule.Network;
 
-        /// <summary>Propagation teacher: k of the kNN graph (the row itself included).</summary>
+        /// <summary>
+        /// Propagation teacher: k of the kNN graph (the row itself included). Null (default): 10 with the network student, 7
+        /// (label spreading's) with the neighbour student; see <see cref="PropagationAlpha"/>.
+        /// </summary>
         [Range(3, 50, 10, true)]
-        public int PropagationNeighbors { get; set; } = 10;
+        public int? PropagationNeighbors { get; set; }
 
         /// <summary>
         /// Neighbour student: how many nearest voters decide a row's class. The default 7 is label spreading's k; it was chosen on
@@ -117,14 +121,28 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
 
         /// <summary>
         /// Propagation teacher: the spreading factor alpha in (0, 1), how far the labels travel along the graph (Zhou et al. use
-        /// 0.99, scikit-learn's LabelSpreading 0.2). The default 0.5 was chosen on digits' validation seeds 6-10 against 0.2 and
-        /// 0.99 and confirmed on wine and iris (docs/benchmarks.md).
+        /// 0.99, label spreading 0.2). Null (default) picks by <see cref="Student"/>, as chosen on digits' validation seeds and on
+        /// wine, iris and breast_cancer (docs/benchmarks.md):
+        /// <list type="bullet">
+        /// <item>network student: alpha 0.5, k 10, 100 iterations, no tolerance, so that the labels reach every connected row
+        /// and the network learns from all of them;</item>
+        /// <item>neighbour student: label spreading's alpha 0.2, k 7, at most 30 iterations, tolerance 1e-3, so that round 1 is
+        /// <see cref="LabelSpreadingTrainer"/> with its defaults; the rows it leaves unreached, a few graph steps from every
+        /// label, where rows of classes absent from the labels lie, get weight 0 and do not vote.</item>
+        /// </list>
         /// </summary>
         [Range(0.05, 0.99, 0.5, false)]
-        public double PropagationAlpha { get; set; } = 0.5;
+        public double? PropagationAlpha { get; set; }
 
-        /// <summary>Propagation teacher: spreading iterations per round.</summary>
-        public int PropagationIterations { get; set; } = 100;
+        /// <summary>Propagation teacher: the most spreading iterations per round. Null (default): see <see cref="PropagationAlpha"/>.</summary>
+        public int? PropagationIterations { get; set; }
+
+        /// <summary>
+        /// Propagation teacher: spreading stops once the labels' total change in an iteration falls below this (label spreading's
+        /// <c>tol</c>); pool rows the labels have not reached by then get weight 0 and are never promoted. 0 runs all
+        /// <see cref="PropagationIterations"/>. Null (default): see <see cref="PropagationAlpha"/>.
+        /// </summary>
+        public double? PropagationTolerance { get; set; }
 
         /// <summary>How unlabelled rows are scored against a class (nearest anchor is WAD).</summary>
         public AnchorScoring Scoring { get; set; } = AnchorScoring.NearestAnchor;
@@ -227,6 +245,8 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
         CheckOptions(o);
         var data = SemiSupervisedData.Read(input, o.LabelColumnName, o.FeatureColumnName, context.CancellationToken);
         var batch = Math.Min(o.TeacherBatchSize, data.RowCount);
+        // The neighbour student predicts as label spreading does, so by default its teacher spreads as label spreading does.
+        var spreads = o.Student == StudentRule.Neighbors;
         var settings = new SemiSupervisedSettings
         {
             Method = o.Method,
@@ -259,10 +279,11 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
             TeacherRule = o.Teacher,
             PropagationSpace = o.PropagationSpace,
             StudentRule = o.Student,
-            PropagationNeighbors = o.PropagationNeighbors,
+            PropagationNeighbors = o.PropagationNeighbors ?? (spreads ? 7 : 10),
             StudentNeighbors = o.StudentNeighbors,
-            PropagationAlpha = o.PropagationAlpha,
-            PropagationIterations = o.PropagationIterations,
+            PropagationAlpha = o.PropagationAlpha ?? (spreads ? 0.2 : 0.5),
+            PropagationIterations = o.PropagationIterations ?? (spreads ? 30 : 100),
+            PropagationTolerance = o.PropagationTolerance ?? (spreads ? 1e-3 : 0),
             ScoringViews = o.ScoringViews,
             MinTopScore = o.MinTopScore,
             UnknownThreshold = o.UnknownThreshold,
@@ -297,10 +318,12 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
             throw new ArgumentException($"Student = Neighbors distils a teacher's pseudo-labels, so it needs Method Wad or PseudoLabel and no StudentTrainer, but Method is {o.Method}" +
                 (o.StudentTrainer is null ? "." : " with a StudentTrainer."), nameof(Options.Student));
         }
-        Require(o.PropagationNeighbors >= 2, nameof(Options.PropagationNeighbors), o.PropagationNeighbors, "be at least 2");
+        Require(o.PropagationNeighbors is null or >= 2, nameof(Options.PropagationNeighbors), o.PropagationNeighbors, "be at least 2 (or null)");
         Require(o.StudentNeighbors >= 1, nameof(Options.StudentNeighbors), o.StudentNeighbors, "be at least 1");
-        Require(o.PropagationAlpha > 0 && o.PropagationAlpha < 1, nameof(Options.PropagationAlpha), o.PropagationAlpha, "lie in (0, 1)");
-        Require(o.PropagationIterations >= 1, nameof(Options.PropagationIterations), o.PropagationIterations, "be at least 1");
+        Require(o.PropagationAlpha is null or (> 0 and < 1), nameof(Options.PropagationAlpha), o.PropagationAlpha, "lie in (0, 1) (or be null)");
+        Require(o.PropagationIterations is null or >= 1, nameof(Options.PropagationIterations), o.PropagationIterations, "be at least 1 (or null)");
+        Require(o.PropagationTolerance is null || (o.PropagationTolerance >= 0 && double.IsFinite(o.PropagationTolerance.Value)), nameof(Options.PropagationTolerance),
+            o.PropagationTolerance, "be a finite number >= 0 (or null)");
         Require(o.ScoringViews >= 1, nameof(Options.ScoringViews), o.ScoringViews, "be at least 1");
         Require(o.MinTopScore is null || (o.MinTopScore >= -1 && o.MinTopScore <= 1), nameof(Options.MinTopScore), o.MinTopScore, "lie in [-1, 1] (or be null)");
         Require(o.UnknownThreshold is null || (o.UnknownThreshold >= 0 && o.UnknownThreshold <= 2), nameof(Options.UnknownThreshold), o.UnknownThreshold, "lie in [0, 2] (or be null)");

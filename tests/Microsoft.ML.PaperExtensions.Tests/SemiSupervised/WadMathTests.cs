@@ -148,8 +148,11 @@ public sealed class WadMathTests
         // Probabilities of the pseudo-label: 0.9, 0.2, 0.6, 0.9 (tie: the larger weight first, then the earlier), 0.3.
         double[] probabilities = [0.9, 0.1, 0.8, 0.2, 0.4, 0.6, 0.1, 0.9, 0.3, 0.7];
         long[] pseudo = [0, 1, 1, 1, 0];
-        CollectionAssert.AreEqual(new[] { 0, 3, 2 }, SemiSupervisedFitter.MostAgreed(probabilities, pseudo, [0.5, 0.5, 0.5, 0.5, 0.5], 3));
-        CollectionAssert.AreEqual(new[] { 3, 0, 2 }, SemiSupervisedFitter.MostAgreed(probabilities, pseudo, [0.2, 0.5, 0.5, 0.7, 0.5], 3));
+        bool[] all = [true, true, true, true, true];
+        CollectionAssert.AreEqual(new[] { 0, 3, 2 }, SemiSupervisedFitter.MostAgreed(probabilities, pseudo, [0.5, 0.5, 0.5, 0.5, 0.5], all, 3));
+        CollectionAssert.AreEqual(new[] { 3, 0, 2 }, SemiSupervisedFitter.MostAgreed(probabilities, pseudo, [0.2, 0.5, 0.5, 0.7, 0.5], all, 3));
+        // Rows the teacher did not score (labels never reached them) are never promoted, however sure the student is.
+        CollectionAssert.AreEqual(new[] { 3, 2, 4 }, SemiSupervisedFitter.MostAgreed(probabilities, pseudo, [0.5, 0.5, 0.5, 0.5, 0.5], [false, true, true, true, true], 3));
     }
 
     [TestMethod]
