@@ -36,7 +36,8 @@ internal static class SemiSupervisedCommand
         var student = new Option<string>("--student")
         {
             Description = "What wad, wad-graph and pseudolabel distil into: network (an MLP, default) or neighbors (the vote of the k nearest training " +
-                          "rows, labelled and pseudo-labelled, in the --graph-space; predicts as label spreading does).",
+                          "rows, labelled and pseudo-labelled, in the --graph-space; predicts as label spreading does; with wad-graph its teacher is label " +
+                          "spreading with its defaults, and nothing is promoted).",
             DefaultValueFactory = _ => "network",
         };
         student.AcceptOnlyFromAmong("network", "neighbors");

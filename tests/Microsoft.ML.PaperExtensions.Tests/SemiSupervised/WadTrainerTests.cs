@@ -151,8 +151,9 @@ public sealed class WadTrainerTests
         // Teacher = Propagation in the standardised features, with the neighbour student and the teacher's defaults: round 1's
         // pseudo-label of each pool row is the class LabelSpreading with its own defaults gives it (itself checked against
         // scikit-learn: same graph, alpha, iterations and stopping rule), and its weight is the margin between its two largest
-        // spread probabilities. Rows no label reached have no pseudo-label, weight 0 and are never promoted: in this mixture
-        // the unknown clusters lie far from the known ones, and half of their rows are such rows.
+        // spread probabilities. Nothing is promoted, so every round's teacher is that label spreading. Rows no label reached
+        // have no pseudo-label and weight 0: in this mixture the unknown clusters lie far from the known ones, and half of
+        // their rows are such rows.
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(Small.Train);
         var wad = Trainer(ml, configure: o => { o.Teacher = TeacherRule.Propagation; o.PropagationSpace = PropagationSpace.Features; o.Student = StudentRule.Neighbors; }).Fit(data).Model;
@@ -163,7 +164,8 @@ public sealed class WadTrainerTests
             Assert.AreEqual(byRow[o.InputRow].Class, o.PseudoClass, $"row {o.InputRow}");
             Assert.AreEqual(byRow[o.InputRow].Confidence, o.TopScore, 1e-9);
             Assert.IsTrue(o.Weight >= 0 && o.Weight <= o.TopScore);
-            if (o.PseudoClass < 0) Assert.AreEqual((0.0, 0), (o.Weight, o.PromotedInRound), $"unreached row {o.InputRow}");
+            if (o.PseudoClass < 0) Assert.AreEqual(0.0, o.Weight, $"unreached row {o.InputRow}");
+            Assert.AreEqual(0, o.PromotedInRound);
         }
         var known = wad.UnlabeledRows.Where(o => Small.Cluster[o.InputRow] < 3).ToList();
         var unknown = wad.UnlabeledRows.Where(o => Small.Cluster[o.InputRow] >= 3).ToList();
@@ -175,6 +177,23 @@ public sealed class WadTrainerTests
         Assert.AreEqual(spreading.UnreachedRowCount, wad.UnlabeledRows.Count(o => o.PseudoClass < 0));
         Assert.IsTrue(wad.Notes.Any(n => n.StartsWith("Teacher: label propagation", StringComparison.Ordinal)));
         Assert.IsTrue(wad.Notes.Any(n => n.Contains($"did not reach {spreading.UnreachedRowCount} of the", StringComparison.Ordinal)), string.Join("\n", wad.Notes));
+    }
+
+    [TestMethod]
+    public void PoolRowsNoLabelReachesAreNeverPseudoLabelledNorPromotedEvenByPlainPseudoLabelling()
+    {
+        // Plain pseudo-labelling gives every scored pool row weight 1. A row the spread labels never reached has no class: it
+        // must get weight 0, not class 0 with weight 1, and promotion (here 10% of the pool, as WAD's rounds) must skip it.
+        var ml = new MLContext(seed: 1);
+        var model = Trainer(ml, SemiSupervisedMethod.PseudoLabel, configure: o =>
+        {
+            o.Teacher = TeacherRule.Propagation; o.PropagationSpace = PropagationSpace.Features; o.Student = StudentRule.Neighbors; o.Alpha = 0.1;
+        }).Fit(ml.Data.LoadFromEnumerable(Small.Train)).Model;
+        var unreached = model.UnlabeledRows.Where(o => o.PseudoClass < 0).ToList();
+        Assert.IsTrue(unreached.Count > 20, $"{unreached.Count}");
+        Assert.IsTrue(unreached.All(o => o.Weight == 0 && o.PromotedInRound == 0));
+        Assert.IsTrue(model.UnlabeledRows.Where(o => o.PseudoClass >= 0).All(o => o.Weight == 1));
+        Assert.IsTrue(model.UnlabeledRows.Count(o => o.PromotedInRound > 0) > 0);
     }
 
     [TestMethod]
@@ -248,7 +267,8 @@ public sealed class WadTrainerTests
         var ml = new MLContext(seed: 1);
         var trainer = Trainer(ml, configure: o =>
         {
-            o.Teacher = TeacherRule.Propagation; o.PropagationSpace = PropagationSpace.RawFeatures; o.Student = StudentRule.Neighbors; o.PropagationNeighbors = 10;
+            // The teacher's graph k and WAD's promotions, which this student does not have by default, so that both are covered.
+            o.Teacher = TeacherRule.Propagation; o.PropagationSpace = PropagationSpace.RawFeatures; o.Student = StudentRule.Neighbors; o.PropagationNeighbors = 10; o.Alpha = 0.1;
         });
         var model = (SemiSupervisedTransformer)EstimatorConformance.Check<MismatchMixture.Row, MismatchMixture.Prediction>(ml, trainer, Small.Train, []);
         var m = model.Model;
