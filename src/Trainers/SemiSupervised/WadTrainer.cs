@@ -91,9 +91,9 @@ public sealed class WadTrainer : PaperTrainerBase<SemiSupervisedTransformer>
 
         /// <summary>
         /// How the teacher scores the unlabelled rows: WAD's anchor similarities (default), or label spreading along a kNN graph
-        /// in <see cref="PropagationSpace"/> (<see cref="TeacherRule.Propagation"/>, not part of WAD; with its defaults, round 1
-        /// is <see cref="LabelSpreadingTrainer"/> with its defaults); either way the weight is the top-2 margin of the scores and
-        /// the student rounds are WAD's. Rows the spread labels do not reach get weight 0.
+        /// in <see cref="PropagationSpace"/> (<see cref="TeacherRule.Propagation"/>, not part of WAD; with the neighbour student
+        /// and the defaults it is <see cref="LabelSpreadingTrainer"/> with its defaults); either way the weight is the top-2 margin
+        /// of the scores and the student rounds are WAD's. Rows the spread labels do not reach get weight 0.
         /// </summary>
         public TeacherRule Teacher { get; set; } = TeacherRule.Anchor;
 
