@@ -100,7 +100,7 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
                 $"(k = {settings.PropagationNeighbors}, alpha = {settings.PropagationAlpha}, at most {settings.PropagationIterations} iterations, tolerance {settings.PropagationTolerance}), " +
                 "not WAD's anchor similarities.");
         }
-        var outcomes = _outcomes = pool.ToDictionary(r => r, r => new UnlabeledRowOutcome(data.InputRow[r], -1, 0, double.NaN, 0));
+        var outcomes = pool.ToDictionary(r => r, r => new UnlabeledRowOutcome(data.InputRow[r], -1, 0, double.NaN, 0));
 
         using var x = data.FeatureTensor(device);
         var usesTeacher = settings.Method is SemiSupervisedMethod.Wad or SemiSupervisedMethod.PseudoLabel;
@@ -158,6 +158,13 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
             else if (usesTeacher && pool.Count > 0)
             {
                 DistillationRounds(student, x, teacher!, embeddings!, generator, labeled, labeledClasses, pool, anchors, anchorClasses, outcomes);
+                var unreached = outcomes.Values.Count(o => o.PseudoClass < 0);
+                if (unreached > 0)
+                {
+                    _notes.Add($"The propagation teacher's labels did not reach {unreached} of the {outcomes.Count} unlabelled rows in the first round (they are more graph " +
+                        "steps from every labelled row than spreading runs): they got weight 0. Rows of classes absent from the labels tend to be among them.");
+                    context.Info(_notes[^1]);
+                }
             }
             else if (settings.Method == SemiSupervisedMethod.SelfTraining && pool.Count > 0)
             {
@@ -331,13 +338,6 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
                 {
                     outcomes[pool[i]] = outcomes[pool[i]] with { PseudoClass = reached[i] ? (int)scores.PseudoClasses[i] : -1, Weight = weights[i], TopScore = scores.TopScores[i] };
                 }
-                var unreached = reached.Count(r => !r);
-                if (unreached > 0 && ReferenceEquals(outcomes, _outcomes))
-                {
-                    _notes.Add($"The propagation teacher's labels did not reach {unreached} of the {pool.Count} unlabelled rows in the first round (they are more graph steps " +
-                        "from every labelled row than spreading runs): they got weight 0. Rows of classes absent from the labels tend to be among them.");
-                    context.Info(_notes[^1]);
-                }
             }
             student.Train(new StudentRound([.. labeled], [.. labeledClasses], [.. pool], scores.PseudoClasses, weights), round, rounds);
 
@@ -360,9 +360,6 @@ internal sealed class SemiSupervisedFitter(TrainingContext context, SemiSupervis
 
     private Tensor? _neighbours;
     private Tensor? _space;
-
-    /// <summary>The final fit's outcomes (the safeguard's folds write to their own).</summary>
-    private Dictionary<int, UnlabeledRowOutcome>? _outcomes;
 
     /// <summary>
     /// The rows in the space of the propagation teacher and the neighbour student, [n, d] float64: the teacher's embedding, the
